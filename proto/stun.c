@@ -242,7 +242,7 @@ const struct rv_stun_attr *rv_stun_find(const struct rv_stun_msg *m, uint16_t ty
 /* XOR mask for addresses (RFC 8489 §14.2): the port with the cookie's top
  * half, the address with cookie || transaction ID — which are exactly
  * bytes 4..19 of the header, for classic and current messages alike. */
-static void addr_xor(const uint8_t *hdr, struct rv_addr *a)
+void rv_stun_addr_xor(const uint8_t *hdr, struct rv_addr *a)
 {
 	a->port ^= rv_get_u16(hdr + 4);
 	for (size_t i = 0; i < rv_addr_iplen(a); i++)
@@ -268,7 +268,7 @@ int rv_stun_attr_addr(const struct rv_stun_msg *m, const struct rv_stun_attr *a,
 		return RV_EATTR;
 	memcpy(r.ip, v + 4, rv_addr_iplen(&r));
 	if (xor)
-		addr_xor(m->buf, &r);
+		rv_stun_addr_xor(m->buf, &r);
 	*out = r;
 	return 0;
 }
@@ -431,7 +431,7 @@ void rv_stun_enc_addr(struct rv_stun_enc *e, uint16_t type, const struct rv_addr
 	if (!q)
 		return;
 	if (xor)
-		addr_xor(e->w.p, &x);
+		rv_stun_addr_xor(e->w.p, &x);
 	q[0] = 0;
 	q[1] = x.family;
 	rv_put_u16(q + 2, x.port);

@@ -173,6 +173,9 @@ static inline const uint8_t *rv_stun_value(const struct rv_stun_msg *m,
  * (RFC 8489 §14.2), which needs the message's transaction ID. */
 int rv_stun_attr_addr(const struct rv_stun_msg *m, const struct rv_stun_attr *a, bool xor,
                       struct rv_addr *out);
+/* Apply (or undo: it is an involution) the XOR-MAPPED-ADDRESS mask of a
+ * message whose header starts at hdr (bytes 4..19 are the mask). */
+void rv_stun_addr_xor(const uint8_t *hdr, struct rv_addr *a);
 /* Find + decode; XOR encoding is chosen by the type (XOR-MAPPED-ADDRESS). */
 int rv_stun_get_addr(const struct rv_stun_msg *m, uint16_t type, struct rv_addr *out);
 /* CHANGE-REQUEST flags (RV_STUN_CHANGE_IP | RV_STUN_CHANGE_PORT). */
