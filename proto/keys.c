@@ -1,0 +1,53 @@
+/* keys.c — X25519 root and key derivation (keys.h). */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keys.h"
+#include "rv_buf.h"
+#include "rv_err.h"
+
+void rv_kx_keypair(uint8_t pk[RV_KX_LEN], uint8_t sk[RV_KX_LEN])
+{
+	randombytes_buf(sk, RV_KX_LEN);
+	crypto_scalarmult_base(pk, sk);
+}
+
+void rv_kx_public(const uint8_t sk[RV_KX_LEN], uint8_t pk[RV_KX_LEN])
+{
+	crypto_scalarmult_base(pk, sk);
+}
+
+int rv_kx_root(const uint8_t own_sk[RV_KX_LEN], const uint8_t other_pk[RV_KX_LEN],
+               const uint8_t holder_pk[RV_KX_LEN], const uint8_t locator_pk[RV_KX_LEN],
+               uint8_t root[RV_ROOT_LEN])
+{
+	static const uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = "rv-root-v1";
+	uint8_t in[3 * RV_KX_LEN];
+	int rc;
+
+	/* libsodium refuses an all-zero result (a low-order peer key). */
+	if (crypto_scalarmult(in, own_sk, other_pk) != 0)
+		return RV_ESIGNATURE;
+	memcpy(in + RV_KX_LEN, holder_pk, RV_KX_LEN);
+	memcpy(in + 2 * RV_KX_LEN, locator_pk, RV_KX_LEN);
+	rc = crypto_generichash_blake2b_salt_personal(root, RV_ROOT_LEN, in, sizeof(in), NULL, 0,
+	                                              NULL, personal);
+	sodium_memzero(in, sizeof(in));
+	return rc == 0 ? 0 : RV_ESIGNATURE;
+}
+
+void rv_kdf(const uint8_t root[RV_ROOT_LEN], const char *label, uint64_t session, uint8_t *out,
+            size_t outlen)
+{
+	crypto_generichash_state st;
+	uint8_t s[8];
+
+	rv_put_u32(s, (uint32_t)(session >> 32));
+	rv_put_u32(s + 4, (uint32_t)session);
+	crypto_generichash_init(&st, root, RV_ROOT_LEN, outlen);
+	/* The label's NUL ends it, so "ab"+"c..." never equals "a"+"bc...". */
+	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label) + 1);
+	crypto_generichash_update(&st, s, sizeof(s));
+	crypto_generichash_final(&st, out, outlen);
+}

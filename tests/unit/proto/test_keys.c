@@ -1,0 +1,64 @@
+/* Key agreement: both sides reach the same root and keys; anything else
+ * reaches a different one. */
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "proto/keys.h"
+#include "proto/rv_err.h"
+
+Test(keys, holder_and_locator_derive_the_same_root_and_keys)
+{
+	uint8_t hpk[32], hsk[32], lpk[32], lsk[32], r1[32], r2[32], k1[32], k2[32];
+
+	cr_assert_eq(sodium_init() >= 0, 1);
+	rv_kx_keypair(hpk, hsk);
+	rv_kx_keypair(lpk, lsk);
+	cr_assert_eq(rv_kx_root(hsk, lpk, hpk, lpk, r1), 0);
+	cr_assert_eq(rv_kx_root(lsk, hpk, hpk, lpk, r2), 0);
+	cr_assert_arr_eq(r1, r2, 32);
+	rv_kdf(r1, "probe", 7, k1, 16);
+	rv_kdf(r2, "probe", 7, k2, 16);
+	cr_assert_arr_eq(k1, k2, 16);
+	uint8_t pk[32];
+	rv_kx_public(hsk, pk);
+	cr_assert_arr_eq(pk, hpk, 32);
+}
+
+Test(keys, labels_sessions_and_lengths_separate_keys)
+{
+	uint8_t root[32], a[32], b[32];
+
+	memset(root, 9, 32);
+	rv_kdf(root, "probe", 1, a, 32);
+	rv_kdf(root, "probe", 2, b, 32);
+	cr_assert_neq(memcmp(a, b, 32), 0, "session");
+	rv_kdf(root, "message", 1, b, 32);
+	cr_assert_neq(memcmp(a, b, 32), 0, "label");
+	rv_kdf(root, "probe", 1, b, 16);
+	cr_assert_neq(memcmp(a, b, 16), 0, "BLAKE2b's output length is part of the hash");
+	rv_kdf(root, "probe", 1, b, 32);
+	cr_assert_arr_eq(a, b, 32, "deterministic");
+}
+
+Test(keys, a_third_party_or_swapped_roles_get_another_root)
+{
+	uint8_t hpk[32], hsk[32], lpk[32], lsk[32], xpk[32], xsk[32], r1[32], r2[32];
+
+	rv_kx_keypair(hpk, hsk);
+	rv_kx_keypair(lpk, lsk);
+	rv_kx_keypair(xpk, xsk);
+	cr_assert_eq(rv_kx_root(hsk, lpk, hpk, lpk, r1), 0);
+	cr_assert_eq(rv_kx_root(xsk, lpk, hpk, lpk, r2), 0, "attacker with the ticket only");
+	cr_assert_neq(memcmp(r1, r2, 32), 0);
+	cr_assert_eq(rv_kx_root(lsk, hpk, lpk, hpk, r2), 0, "order of the public keys matters");
+	cr_assert_neq(memcmp(r1, r2, 32), 0);
+}
+
+Test(keys, low_order_peer_key_is_refused)
+{
+	uint8_t sk[32], zero[32] = { 0 }, root[32], pk[32];
+
+	rv_kx_keypair(pk, sk);
+	cr_assert_eq(rv_kx_root(sk, zero, pk, zero, root), RV_ESIGNATURE);
+}
