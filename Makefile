@@ -12,6 +12,8 @@
 # Every external library comes through pkg-config; a missing one stops the
 # build with the Debian package to install.
 
+.DEFAULT_GOAL := all
+
 BUILD   ?= build
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -57,6 +59,21 @@ $(BUILD)/.pc/%:
 pc_stamps = $(addprefix $(BUILD)/.pc/,$(1))
 .SECONDARY:
 
+# --- generic rules -----------------------------------------------------------
+# Every object comes from its source by one rule; a directory's fragment
+# gives its objects their flags (target-specific OBJ_CFLAGS) and its
+# library checks (order-only pkg-config stamps), and archives them with
+# $(archive).
+$(BUILD)/%.o: %.c
+	$(call quiet,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BASE_CFLAGS) $(OBJ_CFLAGS) -c $< -o $@
+
+define archive
+	$(call quiet,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+endef
+
 # --- proto/: pure shared library --------------------------------------------
 PROTO_PC   := libsodium nettle
 PROTO_SRC  := $(wildcard proto/*.c)
@@ -65,14 +82,10 @@ PROTO_LIB  := $(BUILD)/libproto.a
 PROTO_CFLAGS := $(call pc_cflags,$(PROTO_PC))
 PROTO_LIBS   := $(call pc_libs,$(PROTO_PC))
 
-$(BUILD)/proto/%.o: proto/%.c | $(call pc_stamps,$(PROTO_PC))
-	$(call quiet,CC,$<)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(PROTO_CFLAGS) -c $< -o $@
-
+$(PROTO_OBJ): OBJ_CFLAGS := $(PROTO_CFLAGS)
+$(PROTO_OBJ): | $(call pc_stamps,$(PROTO_PC))
 $(PROTO_LIB): $(PROTO_OBJ)
-	$(call quiet,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(archive)
 
 # --- programs (each directory's own fragment, included when it exists) -----
 PROGRAMS :=
@@ -90,12 +103,12 @@ TEST_LIBS   := $(call pc_libs,$(TEST_PC))
 UNIT_LIBS_proto ?= $(PROTO_LIB)
 UNIT_LDLIBS_proto ?= $(PROTO_LIBS)
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c | $(call pc_stamps,$(TEST_PC) $(PROTO_PC))
-	$(call quiet,CC,$<)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(TEST_CFLAGS) $(PROTO_CFLAGS) $(UNIT_CFLAGS_$(word 1,$(subst /, ,$*))) -c $< -o $@
-
 unit_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/$(1)/*.c))
+define unit_dir_rules
+$(call unit_objs,$(1)): OBJ_CFLAGS := $(TEST_CFLAGS) $(PROTO_CFLAGS) $(UNIT_CFLAGS_$(1))
+$(call unit_objs,$(1)): | $(call pc_stamps,$(TEST_PC) $(PROTO_PC))
+endef
+$(foreach d,$(UNIT_DIRS),$(eval $(call unit_dir_rules,$(d))))
 
 .SECONDEXPANSION:
 $(BUILD)/tests/unit-%: $$(call unit_objs,$$*) $$(UNIT_LIBS_$$*)

@@ -348,8 +348,8 @@ int rv_stun_get_unknown_attributes(const struct rv_stun_msg *m, uint16_t *types,
 
 /* --- encoding ------------------------------------------------------------- */
 
-static void enc_start(struct rv_stun_enc *e, void *buf, size_t cap, uint16_t type,
-                      const uint8_t id[16])
+void rv_stun_enc_init_id(struct rv_stun_enc *e, void *buf, size_t cap, uint16_t method,
+                         enum rv_stun_class cls, const uint8_t id[16])
 {
 	uint8_t *h;
 
@@ -357,9 +357,9 @@ static void enc_start(struct rv_stun_enc *e, void *buf, size_t cap, uint16_t typ
 	h = rv_wr_take(&e->w, RV_STUN_HDR_LEN);
 	if (!h)
 		return;
-	rv_put_u16(h, type);
+	rv_put_u16(h, rv_stun_type(method, cls));
 	rv_put_u16(h + 2, 0);
-	memcpy(h + 4, id, 16);
+	memmove(h + 4, id, 16); /* id may already sit there (in-place replies) */
 }
 
 void rv_stun_enc_init(struct rv_stun_enc *e, void *buf, size_t cap, uint16_t method,
@@ -369,7 +369,7 @@ void rv_stun_enc_init(struct rv_stun_enc *e, void *buf, size_t cap, uint16_t met
 
 	rv_put_u32(id, RV_STUN_MAGIC);
 	memcpy(id + 4, txid, RV_STUN_TXID_LEN);
-	enc_start(e, buf, cap, rv_stun_type(method, cls), id);
+	rv_stun_enc_init_id(e, buf, cap, method, cls, id);
 }
 
 void rv_stun_enc_init_reply(struct rv_stun_enc *e, void *buf, size_t cap,
@@ -379,7 +379,7 @@ void rv_stun_enc_init_reply(struct rv_stun_enc *e, void *buf, size_t cap,
 
 	/* Copy first: the reply may be built over the request's own buffer. */
 	memcpy(id, req->buf + 4, 16);
-	enc_start(e, buf, cap, rv_stun_type(req->method, cls), id);
+	rv_stun_enc_init_id(e, buf, cap, req->method, cls, id);
 }
 
 uint8_t *rv_stun_enc_attr_reserve(struct rv_stun_enc *e, uint16_t type, size_t len)

@@ -230,6 +230,11 @@ struct rv_stun_enc {
  * Context: pure. */
 void rv_stun_enc_init(struct rv_stun_enc *e, void *buf, size_t cap, uint16_t method,
                       enum rv_stun_class cls, const uint8_t txid[RV_STUN_TXID_LEN]);
+/* Start a message whose bytes 4..19 (cookie + 96-bit ID, or a 128-bit
+ * RFC 3489 ID) are given as is; id may point into buf itself.
+ * Context: pure. */
+void rv_stun_enc_init_id(struct rv_stun_enc *e, void *buf, size_t cap, uint16_t method,
+                         enum rv_stun_class cls, const uint8_t id[16]);
 /* Start a message echoing a request's bytes 4..19 (cookie + txid, or the
  * 128-bit RFC 3489 ID) so one call serves both generations.
  * Context: pure. */
