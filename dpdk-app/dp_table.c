@@ -1,0 +1,366 @@
+/* dp_table.c — the sessions table on cds_lfht (QSBR). See dp_table.h. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu-qsbr.h>
+#include <urcu/rculfhash.h>
+
+#include "dpdk-app/dp_table.h"
+
+/* One observation slot. The stamp is written last (release) and read before
+ * and after the copy (seqlock), so a reader never returns a mix of two
+ * records. It holds (index + 1) << 8 | kind: the index tells the reader which
+ * record the slot holds (a lapped slot is skipped, not misordered) and 56 bits
+ * never wrap. The fields are atomics only so the racy copy is defined C; on
+ * x86 they are plain moves. */
+struct dp_slot {
+	_Atomic uint64_t stamp;
+	_Atomic uint64_t t_ms;
+	_Atomic uint64_t ep; /* ip << 32 | port << 16 | seq */
+};
+
+#define DP_STAMP_BUSY UINT64_MAX /* 0 = never written */
+
+/* The first cache line is everything a probe touches on the lookup path:
+ * chain link, ID, key, expiry, rate bucket. The ring and the rcu_head live
+ * on the lines after it. */
+struct dp_node {
+	_Alignas(64) struct cds_lfht_node lfht;
+	uint64_t session;
+	uint8_t key[DP_KEY_LEN];
+	uint64_t expires_ms;
+	/* Token bucket in one word so a reader never pairs tokens with a
+	 * timestamp from another update: milli-tokens << 32 | low 32 bits of
+	 * the last refill in ms. cap_mt 0 = unlimited. */
+	_Atomic uint64_t bucket;
+	uint32_t rate_pps;
+	uint32_t cap_mt;
+	_Atomic uint64_t obs_head; /* records ever claimed */
+	struct dp_slot ring[DP_OBS_RING];
+	struct rcu_head rcu;
+};
+
+struct dp_table {
+	struct cds_lfht *ht;
+	uint64_t seed;
+	unsigned long min_buckets, max_buckets;
+	/* Our own counter (one writer) so dp_table_count is O(1);
+	 * cds_lfht_count_nodes walks the whole table. */
+	_Atomic size_t count;
+};
+
+/* A probe's milli-token cost; the bucket word holds at most 2^32 - 1 of them. */
+#define DP_MT        1000u
+#define DP_BURST_MAX (UINT32_MAX / DP_MT)
+#define DP_RING_MASK (DP_OBS_RING - 1)
+_Static_assert((DP_OBS_RING & DP_RING_MASK) == 0, "DP_OBS_RING must be a power of two");
+
+/* Keyed multiply-xorshift (splitmix64 finalizer over id ^ seed). Session IDs
+ * come from the control plane, so chains are as long as its IDs make them;
+ * an attacker's probe IDs only choose which chain a negative lookup walks,
+ * and the seed keeps them from predicting even that. */
+static inline unsigned long dp_hash(uint64_t seed, uint64_t id)
+{
+	uint64_t x = id ^ seed;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return (unsigned long)(x ^ (x >> 31));
+}
+
+static int dp_match(struct cds_lfht_node *ln, const void *key)
+{
+	return caa_container_of(ln, struct dp_node, lfht)->session == *(const uint64_t *)key;
+}
+
+static struct dp_node *dp_find(struct dp_table *t, uint64_t session)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *ln;
+
+	cds_lfht_lookup(t->ht, dp_hash(t->seed, session), dp_match, &session, &it);
+	ln = cds_lfht_iter_get_node(&it);
+	return ln ? caa_container_of(ln, struct dp_node, lfht) : NULL;
+}
+
+static void dp_node_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct dp_node, rcu));
+}
+
+/* Unlink n; lcores may still hold it until their next quiescent state, so it
+ * is freed after a grace period, except at destroy when none can. */
+static int dp_unlink(struct dp_table *t, struct dp_node *n, bool free_now)
+{
+	if (cds_lfht_del(t->ht, &n->lfht) != 0)
+		return -ENOENT;
+	atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
+	if (free_now)
+		free(n);
+	else
+		urcu_qsbr_call_rcu(&n->rcu, dp_node_free_rcu);
+	return 0;
+}
+
+/* Expire, flush and destroy: remove every node with expires_ms <= now_ms.
+ * cds_lfht allows deleting the iterator's node, and the iterator already
+ * holds the next one, so destroy may even free it on the spot. */
+static size_t dp_sweep(struct dp_table *t, uint64_t now_ms, bool free_now)
+{
+	struct cds_lfht_iter it;
+	struct dp_node *n;
+	size_t removed = 0;
+
+	cds_lfht_for_each_entry(t->ht, &it, n, lfht)
+	{
+		if (n->expires_ms <= now_ms && dp_unlink(t, n, free_now) == 0)
+			removed++;
+	}
+	return removed;
+}
+
+static bool is_pow2(unsigned long v)
+{
+	return v && !(v & (v - 1));
+}
+
+struct dp_table *dp_table_create(uint64_t seed, unsigned long init_buckets,
+                                 unsigned long max_buckets)
+{
+	struct dp_table *t;
+
+	if (!is_pow2(init_buckets) || !is_pow2(max_buckets) || max_buckets < init_buckets) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->seed = seed;
+	t->min_buckets = init_buckets;
+	t->max_buckets = max_buckets;
+	/* min = init: a table drained by a flush does not shrink only to grow
+	 * back when rvcontrol repopulates it. */
+	t->ht = cds_lfht_new_flavor(init_buckets, init_buckets, max_buckets,
+	                            CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, &urcu_qsbr_flavor,
+	                            NULL);
+	if (!t->ht) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return t;
+}
+
+/* Both cds_lfht_destroy and cds_lfht_resize wait for grace periods (a
+ * resize's own, or a queued one's): an online QSBR caller would wait for
+ * itself. The writer holds no node across these calls. */
+static void dp_offline_begin(bool *online)
+{
+	*online = urcu_qsbr_read_ongoing();
+	if (*online)
+		urcu_qsbr_thread_offline();
+}
+
+static void dp_offline_end(bool online)
+{
+	if (online)
+		urcu_qsbr_thread_online();
+}
+
+/* liburcu 0.13's lazy resize can lose a wake-up: the worker may finish and
+ * clear resize_initiated before the launcher sets it, which leaves the flag
+ * set and auto-resize dead for the table's life (seen here: 64 buckets for
+ * 200k sessions under CPU contention). The writer knows the count exactly,
+ * so it also sizes the table itself, one bucket per session, each time the
+ * count doubles: amortised O(1), and it keeps negative lookups (attacker
+ * IDs walk a whole chain) short. A no-op when auto-resize already did it. */
+static void dp_grow(struct dp_table *t, size_t count)
+{
+	bool online;
+
+	if (count < t->min_buckets || (count & (count - 1)))
+		return;
+	dp_offline_begin(&online);
+	cds_lfht_resize(t->ht, count < t->max_buckets ? count : t->max_buckets);
+	dp_offline_end(online);
+}
+
+void dp_table_destroy(struct dp_table *t)
+{
+	bool online;
+
+	if (!t)
+		return;
+	dp_sweep(t, UINT64_MAX, true);
+	dp_offline_begin(&online);
+	cds_lfht_destroy(t->ht, NULL);
+	dp_offline_end(online);
+	free(t);
+}
+
+int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_LEN],
+                 uint64_t expires_ms, uint32_t rate_pps, uint32_t burst)
+{
+	struct cds_lfht_node *old;
+	struct dp_node *n = aligned_alloc(_Alignof(struct dp_node), sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	memset(n, 0, sizeof(*n));
+	n->session = session;
+	memcpy(n->key, key, DP_KEY_LEN);
+	n->expires_ms = expires_ms;
+	if (rate_pps && burst) {
+		n->rate_pps = rate_pps;
+		n->cap_mt = (burst < DP_BURST_MAX ? burst : DP_BURST_MAX) * DP_MT;
+		/* Full, with an arbitrary last-refill time: the first dp_table_rate
+		 * either clamps the refill to the cap or re-bases the clock. */
+		n->bucket = (uint64_t)n->cap_mt << 32;
+	}
+	/* add_replace orders the stores above before publication (full
+	 * barrier), and a lookup never sees zero or two nodes for the ID. */
+	old = cds_lfht_add_replace(t->ht, dp_hash(t->seed, session), dp_match, &session, &n->lfht);
+	if (old)
+		urcu_qsbr_call_rcu(&caa_container_of(old, struct dp_node, lfht)->rcu,
+		                   dp_node_free_rcu);
+	else
+		dp_grow(t, atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed) + 1);
+	return 0;
+}
+
+int dp_table_del(struct dp_table *t, uint64_t session)
+{
+	struct dp_node *n = dp_find(t, session);
+
+	return n ? dp_unlink(t, n, false) : -ENOENT;
+}
+
+size_t dp_table_expire(struct dp_table *t, uint64_t now_ms)
+{
+	return dp_sweep(t, now_ms, false);
+}
+
+size_t dp_table_flush(struct dp_table *t)
+{
+	return dp_sweep(t, UINT64_MAX, false);
+}
+
+size_t dp_table_count(struct dp_table *t)
+{
+	return atomic_load_explicit(&t->count, memory_order_relaxed);
+}
+
+size_t dp_table_node_bytes(void)
+{
+	return sizeof(struct dp_node);
+}
+
+/* Copy slot i if it still holds record idx; false when it was never written,
+ * is being written, or was overwritten by a later record meanwhile. */
+static bool dp_slot_read(struct dp_slot *s, uint64_t idx, struct dp_obs *o)
+{
+	uint64_t st = atomic_load_explicit(&s->stamp, memory_order_acquire), ep;
+
+	if (st == DP_STAMP_BUSY || st >> 8 != idx + 1)
+		return false;
+	o->t_ms = atomic_load_explicit(&s->t_ms, memory_order_relaxed);
+	ep = atomic_load_explicit(&s->ep, memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->stamp, memory_order_relaxed) != st)
+		return false;
+	o->ip = (uint32_t)(ep >> 32);
+	o->port = (uint16_t)(ep >> 16);
+	o->seq = (uint16_t)ep;
+	o->kind = (uint8_t)st;
+	return true;
+}
+
+int dp_table_obs(struct dp_table *t, uint64_t session, struct dp_obs *out, size_t cap)
+{
+	struct dp_node *n = dp_find(t, session);
+	uint64_t head, idx;
+	size_t k = 0;
+
+	if (!n)
+		return -ENOENT;
+	head = atomic_load_explicit(&n->obs_head, memory_order_acquire);
+	idx = head > DP_OBS_RING ? head - DP_OBS_RING : 0;
+	if (head - idx > cap)
+		idx = head - cap;
+	for (; idx < head; idx++)
+		k += dp_slot_read(&n->ring[idx & DP_RING_MASK], idx, &out[k]);
+	return (int)k;
+}
+
+int dp_table_lookup(struct dp_table *t, uint64_t session, uint64_t now_ms, struct dp_ref *out)
+{
+	/* QSBR: an online lcore is always inside its read-side section. */
+	struct dp_node *n = dp_find(t, session);
+
+	if (!n || n->expires_ms <= now_ms)
+		return -ENOENT;
+	memcpy(out->key, n->key, DP_KEY_LEN);
+	out->expires_ms = n->expires_ms;
+	out->node = n;
+	return 0;
+}
+
+/* Milli-tokens: 1 pps over 1 ms is exactly 1 mt, so refills are exact and
+ * nothing is lost to rounding however often the bucket is touched. Racing
+ * lcores may each spend the same token (last store wins); never blocks. */
+bool dp_table_rate(const struct dp_ref *ref, uint64_t now_ms)
+{
+	struct dp_node *n = ref->node;
+	uint64_t w, tok, nw;
+	uint32_t now32 = (uint32_t)now_ms;
+	int32_t dt;
+	bool ok;
+
+	if (!n->cap_mt)
+		return true;
+	w = atomic_load_explicit(&n->bucket, memory_order_relaxed);
+	tok = w >> 32;
+	/* Signed 32-bit ms difference: a clock step backwards refills nothing,
+	 * it only re-bases. Honest shortcut: an idle gap over 24.8 days looks
+	 * like a step back too, so it re-bases instead of refilling once. */
+	dt = (int32_t)(now32 - (uint32_t)w);
+	if (dt > 0) {
+		tok += (uint64_t)dt * n->rate_pps; /* < 2^63: no overflow */
+		if (tok > n->cap_mt)
+			tok = n->cap_mt;
+	}
+	ok = tok >= DP_MT;
+	if (ok)
+		tok -= DP_MT;
+	nw = tok << 32 | now32;
+	if (nw != w)
+		atomic_store_explicit(&n->bucket, nw, memory_order_relaxed);
+	return ok;
+}
+
+/* Several lcores may record into one node: each claims an index, then the
+ * slot, by CAS to BUSY, only from an older record, so two writers never mix
+ * fields in one slot and an older record never overwrites a newer one. A
+ * record that loses that race is dropped (the ring is a sample). */
+void dp_table_record(const struct dp_ref *ref, const struct dp_obs *o)
+{
+	struct dp_node *n = ref->node;
+	uint64_t idx = atomic_fetch_add_explicit(&n->obs_head, 1, memory_order_relaxed);
+	struct dp_slot *s = &n->ring[idx & DP_RING_MASK];
+	uint64_t prev = atomic_load_explicit(&s->stamp, memory_order_relaxed);
+
+	do {
+		if (prev == DP_STAMP_BUSY || prev >> 8 > idx)
+			return;
+	} while (!atomic_compare_exchange_weak_explicit(
+	        &s->stamp, &prev, DP_STAMP_BUSY, memory_order_relaxed, memory_order_relaxed));
+	/* BUSY must be visible before any field changes (seqlock writer). */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->t_ms, o->t_ms, memory_order_relaxed);
+	atomic_store_explicit(&s->ep, (uint64_t)o->ip << 32 | (uint32_t)o->port << 16 | o->seq,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&s->stamp, (idx + 1) << 8 | o->kind, memory_order_release);
+}
