@@ -1,0 +1,126 @@
+/* dp_pkt.h — rvdp's per-packet handler, below the mbuf boundary.
+ *
+ * One frame in, one verdict out: answer in place (ARP, ICMP echo, STUN
+ * Binding incl. RFC 5780 and RFC 3489, authenticated probes, STUN errors),
+ * punt (the project's control messages, for rvcontrol), or drop with a
+ * named reason. Works on plain bytes, so the unit tests drive it without
+ * EAL; the lcore loop calls it per packet of a burst, the table lookup for
+ * probes being the only shared-state access (RCU read side).
+ *
+ * No syscalls, locks, allocation or logging: every outcome is a counter.
+ * IPv4 only (rvdp owns two public IPv4 addresses, DESIGN §2.1); IP options
+ * and fragments are dropped (no STUN client sends them; a reassembly
+ * buffer would be a memory weapon).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpdk-app/dp_rl.h"
+#include "dpdk-app/dp_table.h"
+#include "proto/rv_addr.h"
+
+/* Every outcome, counted per lcore. Order is the telemetry order. */
+#define DP_COUNTERS(X)                                                                 \
+	X(RX, "rx")                                                                    \
+	X(TX_BINDING, "tx_binding")                 /* plain Binding success */        \
+	X(TX_BINDING_CHANGED, "tx_binding_changed") /* from alt IP and/or port */      \
+	X(TX_BINDING_CLASSIC, "tx_binding_classic") /* RFC 3489 client */              \
+	X(TX_PROBE, "tx_probe")                     /* authenticated probe answered */ \
+	X(TX_ERROR_400, "tx_error_400")                                                \
+	X(TX_ERROR_420, "tx_error_420")                                                \
+	X(TX_ARP, "tx_arp")                                                            \
+	X(TX_ICMP, "tx_icmp_echo")                                                     \
+	X(PUNT, "punt")                                                                \
+	X(DROP_SHORT, "drop_short") /* runt frame / truncated header */                \
+	X(DROP_NOT_OURS_MAC, "drop_not_ours_mac")                                      \
+	X(DROP_ETHERTYPE, "drop_ethertype")                                            \
+	X(DROP_ARP_OTHER, "drop_arp_other")                                            \
+	X(DROP_IPV6, "drop_ipv6")                                                      \
+	X(DROP_IP_BAD, "drop_ip_bad") /* version, length, checksum */                  \
+	X(DROP_IP_OPTIONS, "drop_ip_options")                                          \
+	X(DROP_IP_FRAG, "drop_ip_frag")                                                \
+	X(DROP_NOT_OURS_IP, "drop_not_ours_ip")                                        \
+	X(DROP_PROTO, "drop_proto") /* not UDP or ICMP */                              \
+	X(DROP_ICMP_OTHER, "drop_icmp_other")                                          \
+	X(DROP_UDP_BAD, "drop_udp_bad") /* length or checksum */                       \
+	X(DROP_NOT_OURS_PORT, "drop_not_ours_port")                                    \
+	X(DROP_NOT_STUN, "drop_not_stun")                                              \
+	X(DROP_STUN_MALFORMED, "drop_stun_malformed")                                  \
+	X(DROP_STUN_NOT_REQUEST, "drop_stun_not_request")                              \
+	X(DROP_PROBE_MALFORMED, "drop_probe_malformed")                                \
+	X(DROP_PROBE_NO_SESSION, "drop_probe_no_session")                              \
+	X(DROP_PROBE_BAD_MAC, "drop_probe_bad_mac")                                    \
+	X(DROP_PROBE_RATE, "drop_probe_rate")                                          \
+	X(DROP_RL_SRC_PKTS, "drop_rl_src_pkts")                                        \
+	X(DROP_RL_SRC_BYTES, "drop_rl_src_bytes")                                      \
+	X(DROP_RL_GLOB_BYTES, "drop_rl_glob_bytes")                                    \
+	X(DROP_TOO_BIG, "drop_too_big")     /* answer would not fit / MTU */           \
+	X(DROP_PUNT_FULL, "drop_punt_full") /* set by the lcore loop */                \
+	X(DROP_TX_FULL, "drop_tx_full")     /* set by the lcore loop */                \
+	X(BYTES_IN, "bytes_in")                                                        \
+	X(BYTES_OUT, "bytes_out")
+
+enum dp_ctr {
+#define DP_CTR_ENUM(id, name) DP_C_##id,
+	DP_COUNTERS(DP_CTR_ENUM)
+#undef DP_CTR_ENUM
+	        DP_C_COUNT
+};
+
+/* Counter name for telemetry and the exit report.  Context: pure. */
+const char *dp_ctr_name(enum dp_ctr c);
+
+/* The dataplane's identity on its segment. Index 0 is the primary address
+ * or port, 1 the alternate (RFC 5780 §4.1: two IPs x two ports). */
+struct dp_addrs {
+	uint8_t mac[6];
+	uint32_t ip[2];   /* host byte order */
+	uint16_t port[2]; /* host byte order */
+};
+
+/* What one lcore needs to handle a packet. */
+struct dp_pkt_ctx {
+	const struct dp_addrs *addrs;
+	struct dp_rl *rl;       /* this lcore's budgets (may be NULL: no limits) */
+	struct dp_table *table; /* sessions (may be NULL: probes find nothing) */
+	uint64_t now_us;        /* monotonic, for the budgets */
+	uint64_t now_ms;        /* Unix ms, for session expiry and observations */
+	uint16_t mtu;           /* largest IP packet to send (1500) */
+	bool l4_csum_ok;        /* the NIC verified the UDP checksum */
+	/* CRC-32 for FINGERPRINT: rte_net_crc in rvdp, rv_crc32 in tests. */
+	uint32_t (*crc32)(const void *p, size_t n);
+	uint64_t *ctr; /* DP_C_COUNT counters of this lcore */
+};
+
+enum dp_verdict {
+	DP_DROP = 0,
+	DP_TX,   /* frame rewritten in place: send it back out the same port */
+	DP_PUNT, /* hand to the control thread; frame unchanged */
+};
+
+/* For a punted frame: what the control thread needs without re-parsing. */
+struct dp_punt_info {
+	struct rv_addr src; /* observed source (the NAT's public side) */
+	struct rv_addr dst; /* our public address/port it arrived on */
+	uint8_t src_mac[6];
+	uint16_t payload_off; /* UDP payload offset in the frame */
+	uint16_t payload_len;
+};
+
+/* Handle the frame frame[0..*len) in place; cap is the writable room
+ * (data length + tailroom), since answers may be longer than requests.
+ * Returns the verdict; on DP_TX *len is the answer's length, on DP_PUNT
+ * *punt is filled. Counts exactly one outcome counter (plus RX and bytes).
+ * Context: lcore (RCU reader when ctx->table is set). */
+enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
+                              uint16_t cap, struct dp_punt_info *punt);
+
+/* Build an Ethernet/IPv4/UDP frame around payload for the control
+ * thread's SEND: src/dst are IPv4 rv_addrs, dst_mac the next hop. Returns
+ * the frame length or -ENOSPC / -EAFNOSUPPORT.  Context: pure. */
+int dp_pkt_build_udp(uint8_t *frame, size_t cap, const uint8_t src_mac[6], const uint8_t dst_mac[6],
+                     const struct rv_addr *src, const struct rv_addr *dst, const uint8_t *payload,
+                     size_t payload_len);
