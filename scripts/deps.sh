@@ -12,7 +12,7 @@ PACKAGES=(
 	# tests
 	libcriterion-dev
 	iproute2 iputils-ping procps
-	python3 python3-scapy
+	python3 python3-scapy python3-nacl
 	stun-client coturn
 	tcpdump
 	# lint
