@@ -7,7 +7,7 @@
 #include "dp_conf.h"
 
 #define O(field)  offsetof(struct dp_conf, field)
-#define SZ(field) (uint8_t)sizeof(((struct dp_conf *)0)->field)
+#define SZ(field) (uint32_t)sizeof(((struct dp_conf *)0)->field)
 
 const struct rv_opt dp_conf_opts[] = {
 	{ "config", 'c', RV_OPT_CONFIG, 0, 0, 0, 0, NULL, "FILE",

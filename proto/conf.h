@@ -36,7 +36,7 @@ struct rv_opt {
 	const char *name;           /* "max-idle-ms": flag --max-idle-ms, key max-idle-ms */
 	char short_name;            /* 0 for none */
 	uint8_t type;               /* enum rv_opt_type */
-	uint8_t size;               /* bytes of the target (INT/UINT/STR) */
+	uint32_t size;              /* bytes of the target (INT/UINT/STR) */
 	size_t off;                 /* offsetof(config struct, field) */
 	int64_t min, max;           /* INT/UINT bounds; ADDR: min = default port */
 	const char *const *choices; /* ENUM: NULL-terminated names */
