@@ -1,0 +1,129 @@
+/* ctl_core.h — rvcontrol's request handling, independent of transport.
+ *
+ * A datagram comes in with where it came from (struct ctl_from: observed
+ * source, the public address it reached, and rvdp's path back when it was
+ * punted); answers and side effects go out through a struct ctl_sink. The
+ * same code serves rvdp's punts and the standalone UDP socket, and the unit
+ * tests drive it directly with an injected clock and a real store.
+ *
+ * The caller brackets a batch of ctl_handle() calls with the store's
+ * begin/commit and must deliver what the sink collected only after the
+ * commit succeeded: nothing is acknowledged before it is durable.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/ctl_conf.h"
+#include "control/ctl_keys.h"
+#include "control/ctl_store.h"
+#include "proto/dpctl.h"
+#include "proto/msg.h"
+
+struct ctl_from {
+	struct rv_addr src;      /* the peer as observed (its NAT's public side) */
+	struct rv_addr local;    /* our public address it reached */
+	struct rv_dpc_path path; /* rvdp's way back (via_dp) */
+	bool via_dp;
+};
+
+struct ctl_sink {
+	/* A datagram for `to.src`, leaving from `to.local`. */
+	void (*send)(void *ctx, const struct ctl_from *to, const uint8_t *buf, size_t len);
+	/* A message for rvdp (SESSION_SET / SESSION_DEL / OBS_QUERY). */
+	void (*dataplane)(void *ctx, const struct rv_dpc *m);
+	void *ctx;
+};
+
+/* What rvcontrol counts, for `rvcontrol stats` and logs. */
+struct ctl_counters {
+	uint64_t rx, rx_bad, rx_not_request;
+	uint64_t ok[RV_M_LAST - RV_M_FIRST + 1];
+	uint64_t err[RV_M_LAST - RV_M_FIRST + 1];
+	uint64_t registrations_expired;
+};
+
+#define CTL_RATE_SLOTS 4096
+
+struct ctl {
+	struct ctl_conf conf;
+	struct ctl_keys keys;
+	struct ctl_store *st;
+	uint8_t nonce_secret[32]; /* new at every start: old nonces become stale */
+	struct ctl_counters ctr;
+	/* connect requests per locator: a fixed table, flat under floods */
+	struct {
+		uint64_t key;
+		uint64_t window_start_ms;
+		uint32_t count;
+	} rate[CTL_RATE_SLOTS];
+	uint64_t rate_seed;
+};
+
+/* Set up with loaded keys and an open store (both owned by the caller).
+ * Checks that the keys the roles need are there: err says which file is
+ * missing. Returns 0 or -EINVAL.  Context: main. */
+int ctl_init(struct ctl *c, const struct ctl_conf *conf, const struct ctl_keys *keys,
+             struct ctl_store *st, char *err, size_t errlen);
+
+/* Handle one datagram. Context: ctl loop, inside a store batch. */
+void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_from *from,
+                uint64_t now_ms, const struct ctl_sink *sink);
+
+/* Periodic work: expire registrations (telling rvdp), forget old nonces.
+ * Context: ctl loop, inside a store batch. */
+void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
+
+/* rvdp (re)connected: FLUSH, then SESSION_SET for every live registration.
+ * Context: ctl loop. */
+int ctl_resync(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
+
+/* The locator ID text form (32 hex digits) and back.  Context: pure. */
+void ctl_locator_fmt(const uint8_t locator[RV_LOCATOR_LEN], char out[33]);
+int ctl_locator_parse(const char *s, uint8_t locator[RV_LOCATOR_LEN]);
+
+/* --- handlers, one file each (ctl_auth.c, ctl_locator.c, ctl_group.c) ---------
+ * Each answers req (already decoded, its STUN view in s) and returns the
+ * STUN error code it answered with, or 0 on success.  Context: ctl loop. */
+struct ctl_req {
+	struct ctl *c;
+	const struct rv_msg *msg;
+	const struct rv_stun_msg *stun;
+	const struct ctl_from *from;
+	uint64_t now_ms;
+	const struct ctl_sink *sink;
+};
+
+int ctl_auth_hello(const struct ctl_req *r);
+int ctl_auth_auth(const struct ctl_req *r);
+int ctl_loc_register(const struct ctl_req *r);
+int ctl_loc_refresh(const struct ctl_req *r);
+int ctl_loc_bye(const struct ctl_req *r);
+int ctl_loc_lookup(const struct ctl_req *r);
+int ctl_loc_presence(const struct ctl_req *r);
+int ctl_loc_match(const struct ctl_req *r);
+int ctl_group_op(const struct ctl_req *r);
+
+/* --- helpers the handlers share (ctl_core.c) -------------------------------- */
+
+/* Encode and send an answer to r's sender; key (may be NULL) adds
+ * MESSAGE-INTEGRITY-SHA256. Returns 0 (the code for success). */
+int ctl_reply(const struct ctl_req *r, const struct rv_msg *m, const uint8_t *key, size_t keylen);
+
+/* Answer r with an error: returns code. */
+int ctl_reply_error(const struct ctl_req *r, enum rv_code code, const char *reason);
+
+/* Authenticate a request that names a session: the registration exists,
+ * is live, and MESSAGE-INTEGRITY-SHA256 verifies with its message key.
+ * 0 with *reg filled, or the error code to answer (466, 401). */
+int ctl_session_auth(const struct ctl_req *r, struct ctl_reg *reg);
+
+/* Emit SESSION_SET for a registration to rvdp. */
+void ctl_push_session(const struct ctl *c, const struct ctl_sink *sink, const struct ctl_reg *g);
+
+/* A peer record (proto/msg.h) for a registration, as seen by `viewer`
+ * (NULL: no direct-path flag). */
+void ctl_peer_of(const struct ctl_reg *g, const struct ctl_reg *viewer, uint64_t now_ms,
+                 struct rv_peer *p);

@@ -1,0 +1,510 @@
+/* rvcontrol's request handling end to end, with a real store, real keys
+ * and an injected clock: a device authenticates, registers, refreshes, looks
+ * others up, uses groups and leaves; every hostile variant gets its error
+ * code and changes nothing. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control/ctl_core.h"
+#include "control/ctl_devices.h"
+#include "proto/keys.h"
+#include "proto/ticket.h"
+
+#define T0 1795000000000ull /* the injected clock's start, Unix ms */
+
+static char dir[64];
+static struct ctl_store *st;
+static struct ctl ctl;
+
+/* What the sink saw. */
+static uint8_t last[2048];
+static size_t last_len;
+static unsigned n_sent, n_set, n_del, n_flush;
+static uint64_t last_set_session;
+
+static void on_send(void *ctx, const struct ctl_from *to, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)to;
+	cr_assert_leq(len, sizeof(last));
+	memcpy(last, buf, len);
+	last_len = len;
+	n_sent++;
+}
+
+static void on_dp(void *ctx, const struct rv_dpc *m)
+{
+	(void)ctx;
+	if (m->type == RV_DPC_SESSION_SET) {
+		n_set++;
+		last_set_session = m->session;
+	} else if (m->type == RV_DPC_SESSION_DEL) {
+		n_del++;
+	} else if (m->type == RV_DPC_FLUSH) {
+		n_flush++;
+	}
+}
+
+static const struct ctl_sink sink = { on_send, on_dp, NULL };
+
+/* A device of the maker's registry. */
+struct device {
+	char id[32];
+	uint8_t pk[32], sk[64];
+	uint8_t hpk[32], hsk[32]; /* holder key for the ticket */
+	uint8_t locator[16];
+	uint8_t ticket[RV_TICKET_LEN];
+	uint8_t kx_pk[32];
+	uint64_t session;
+	uint8_t msg_key[32];
+	struct ctl_from from;
+	uint64_t clock;
+};
+
+static struct device dev_a, dev_b;
+
+static void make_device(struct device *d, const char *id, uint8_t seed, const char *addr)
+{
+	uint8_t s[32];
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	memset(s, seed, sizeof(s));
+	crypto_sign_seed_keypair(d->pk, d->sk, s);
+	rv_kx_keypair(d->hpk, d->hsk);
+	cr_assert_eq(rv_addr_parse(addr, 0, &d->from.src), 0);
+	cr_assert_eq(rv_addr_parse("192.0.2.1:3478", 0, &d->from.local), 0);
+	d->from.via_dp = true;
+	d->clock = T0;
+}
+
+static void setup(void)
+{
+	char err[256], path[128], reg[400], hex[65];
+	struct ctl_keys keys;
+	struct ctl_conf conf;
+	struct ctl_device devs[2];
+
+	cr_assert_geq(sodium_init(), 0);
+	snprintf(dir, sizeof(dir), "/tmp/rvctl-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	cr_assert_eq(ctl_keys_generate(path, false, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ctl_keys_load(&keys, path, err, sizeof(err)), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/db", dir);
+	st = ctl_store_open(path, false, err, sizeof(err));
+	cr_assert_not_null(st, "%s", err);
+	ctl_conf_defaults(&conf);
+	snprintf(conf.keys, sizeof(conf.keys), "%s/keys", dir);
+	cr_assert_eq(ctl_init(&ctl, &conf, &keys, st, err, sizeof(err)), 0, "%s", err);
+
+	make_device(&dev_a, "SN-A-0001", 1, "198.51.100.10:40000");
+	make_device(&dev_b, "SN-B-0002", 2, "203.0.113.10:50000");
+	/* Import through the registry file format, as the admin would. */
+	int n = 0;
+	struct device *ds[2] = { &dev_a, &dev_b };
+	for (int i = 0; i < 2; i++) {
+		rv_hex_encode(ds[i]->pk, 32, hex);
+		n += snprintf(reg + n, sizeof(reg) - (size_t)n, "%s %s\n", ds[i]->id, hex);
+	}
+	cr_assert_eq(ctl_devices_parse(reg, (size_t)n, devs, 2, err, sizeof(err)), 2, "%s", err);
+	cr_assert_eq(ctl_store_device_import(st, devs, 2), 0);
+	n_sent = n_set = n_del = n_flush = 0;
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	ctl_store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Send m from d (signed with key if given) and decode the one answer. */
+static void exchange(struct device *d, struct rv_msg *m, const uint8_t *key, size_t keylen,
+                     struct rv_msg *ans, struct rv_stun_msg *ans_stun)
+{
+	uint8_t buf[1500];
+	int n = rv_msg_encode(m, buf, sizeof(buf), key, keylen);
+	unsigned before = n_sent;
+
+	cr_assert_gt(n, 0, "%s", rv_strerror(n));
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_handle(&ctl, buf, (size_t)n, &d->from, d->clock, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+	cr_assert_eq(n_sent, before + 1, "exactly one answer");
+	cr_assert_eq(rv_msg_decode(last, last_len, ans, ans_stun), 0);
+	cr_assert_arr_eq(ans->txid, m->txid, 12);
+}
+
+static void txid(uint8_t t[12])
+{
+	randombytes_buf(t, 12);
+}
+
+static void hello(struct device *d, struct rv_msg *ans)
+{
+	struct rv_msg m;
+	uint8_t t[12];
+
+	txid(t);
+	rv_msg_init(&m, RV_M_HELLO, RV_STUN_REQUEST, t);
+	m.device_id_len = (uint8_t)strlen(d->id);
+	memcpy(m.device_id, d->id, m.device_id_len);
+	m.present |= RV_BIT(RV_F_DEVICE_ID);
+	exchange(d, &m, NULL, 0, ans, NULL);
+	cr_assert_eq(ans->cls, RV_STUN_SUCCESS);
+}
+
+static void auth_msg(struct device *d, const uint8_t nonce[32], const uint8_t *sk, struct rv_msg *m)
+{
+	uint8_t t[12];
+
+	txid(t);
+	rv_msg_init(m, RV_M_AUTH, RV_STUN_REQUEST, t);
+	m->device_id_len = (uint8_t)strlen(d->id);
+	memcpy(m->device_id, d->id, m->device_id_len);
+	memcpy(m->nonce, nonce, 32);
+	memcpy(m->pubkey, d->hpk, 32);
+	cr_assert_eq(
+	        rv_auth_proof_sign(sk, nonce, d->hpk, m->device_id, m->device_id_len, m->signature),
+	        0);
+	m->present |= RV_BIT(RV_F_DEVICE_ID) | RV_BIT(RV_F_NONCE) | RV_BIT(RV_F_PUBKEY) |
+	              RV_BIT(RV_F_SIGNATURE);
+}
+
+static int authenticate(struct device *d)
+{
+	struct rv_msg h, m, ans;
+
+	hello(d, &h);
+	auth_msg(d, h.nonce, d->sk, &m);
+	exchange(d, &m, NULL, 0, &ans, NULL);
+	if (ans.cls == RV_STUN_ERROR)
+		return ans.error_code;
+	memcpy(d->locator, ans.locator, 16);
+	cr_assert_eq(ans.ticket_len, RV_TICKET_LEN);
+	memcpy(d->ticket, ans.ticket, RV_TICKET_LEN);
+	cr_assert(ans.present & RV_BIT(RV_F_PUBKEY));
+	memcpy(d->kx_pk, ans.pubkey, 32);
+	return 0;
+}
+
+static void reg_msg(struct device *d, struct rv_msg *m)
+{
+	uint8_t t[12];
+
+	txid(t);
+	rv_msg_init(m, RV_M_REGISTER, RV_STUN_REQUEST, t);
+	memcpy(m->ticket, d->ticket, RV_TICKET_LEN);
+	m->ticket_len = RV_TICKET_LEN;
+	m->time_ms = d->clock;
+	m->nat = (struct rv_nat_info){ .type = RV_NAT_PORT_RESTRICTED,
+		                       .map = RV_MAP_EI,
+		                       .filt = RV_FILT_APD,
+		                       .alloc = RV_ALLOC_SEQUENTIAL,
+		                       .delta = 1 };
+	m->n_host_addrs = 1;
+	cr_assert_eq(rv_addr_parse("10.0.1.2:40000", 0, &m->host_addrs[0]), 0);
+	strcpy(m->nickname, d->id);
+	m->present |= RV_BIT(RV_F_TICKET) | RV_BIT(RV_F_TIME) | RV_BIT(RV_F_NAT) |
+	              RV_BIT(RV_F_HOST_ADDRS) | RV_BIT(RV_F_NICKNAME);
+}
+
+/* Register with the key derived from the holder secret, as a peer does. */
+static int do_register(struct device *d, const uint8_t *hsk)
+{
+	struct rv_msg m, ans;
+	struct rv_stun_msg s;
+	uint8_t root[32], key[32];
+
+	reg_msg(d, &m);
+	cr_assert_eq(rv_kx_root(hsk, d->kx_pk, d->hpk, d->kx_pk, root), 0);
+	rv_kdf(root, "register", 0, key, 32);
+	exchange(d, &m, key, 32, &ans, &s);
+	if (ans.cls == RV_STUN_ERROR)
+		return ans.error_code;
+	cr_assert_eq(rv_stun_check_integrity_sha256(&s, key, 32), 0, "the answer is signed");
+	d->session = ans.session;
+	rv_kdf(root, "message", d->session, d->msg_key, 32);
+	cr_assert(rv_addr_eq(&ans.mapped, &d->from.src), "observed, not claimed");
+	cr_assert_eq(ans.lifetime_s, ctl.conf.refresh_s);
+	return 0;
+}
+
+static void session_msg(struct device *d, enum rv_method method, struct rv_msg *m)
+{
+	uint8_t t[12];
+
+	txid(t);
+	rv_msg_init(m, method, RV_STUN_REQUEST, t);
+	m->session = d->session;
+	m->present |= RV_BIT(RV_F_SESSION);
+}
+
+static int ask(struct device *d, struct rv_msg *m, struct rv_msg *ans)
+{
+	struct rv_stun_msg s;
+
+	exchange(d, m, d->msg_key, 32, ans, &s);
+	if (ans->cls == RV_STUN_ERROR)
+		return ans->error_code;
+	cr_assert_eq(rv_stun_check_integrity_sha256(&s, d->msg_key, 32), 0);
+	return 0;
+}
+
+Test(core, a_device_authenticates_registers_and_is_found, .init = setup, .fini = teardown)
+{
+	struct rv_msg m, ans;
+	uint8_t want[16];
+
+	cr_assert_eq(authenticate(&dev_a), 0);
+	/* The locator ID is the keyed hash of the device ID, stable. */
+	ctl_keys_locator(&ctl.keys, (const uint8_t *)dev_a.id, strlen(dev_a.id), want);
+	cr_assert_arr_eq(dev_a.locator, want, 16);
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), 0);
+	cr_assert_eq(n_set, 1, "rvdp learns the session");
+	cr_assert_eq(last_set_session, dev_a.session);
+	cr_assert_eq(ctl_store_reg_count(st), 1);
+
+	cr_assert_eq(authenticate(&dev_b), 0);
+	cr_assert_eq(do_register(&dev_b, dev_b.hsk), 0);
+	session_msg(&dev_b, RV_M_LOOKUP, &m);
+	memcpy(m.locator, dev_a.locator, 16);
+	m.present |= RV_BIT(RV_F_LOCATOR);
+	cr_assert_eq(ask(&dev_b, &m, &ans), 0);
+	cr_assert_eq(ans.n_peers, 1);
+	cr_assert_eq(ans.peers[0].status, RV_ONLINE);
+	cr_assert(rv_addr_eq(&ans.peers[0].addr, &dev_a.from.src));
+	cr_assert_eq(ans.peers[0].nat_type, RV_NAT_PORT_RESTRICTED);
+	cr_assert_str_eq(ans.peers[0].nickname, dev_a.id);
+	cr_assert_eq(ans.peers[0].flags, RV_PEER_DIRECT, "two PR NATs connect directly");
+
+	session_msg(&dev_b, RV_M_PRESENCE, &m);
+	m.n_locators = 3;
+	memcpy(m.locators[0], dev_a.locator, 16);
+	memset(m.locators[1], 0x77, 16);
+	memcpy(m.locators[2], dev_b.locator, 16);
+	m.present |= RV_BIT(RV_F_LOCATORS);
+	cr_assert_eq(ask(&dev_b, &m, &ans), 0);
+	cr_assert_eq(ans.presence, 0x5);
+}
+
+Test(core, every_auth_failure_has_its_own_code_and_issues_nothing, .init = setup, .fini = teardown)
+{
+	struct rv_msg h, m, ans;
+	uint8_t other_pk[32], other_sk[64];
+	struct device stranger;
+
+	/* Unknown device. */
+	make_device(&stranger, "SN-NOT-LISTED", 9, "198.51.100.99:1");
+	cr_assert_eq(authenticate(&stranger), RV_C_UNKNOWN_DEVICE);
+	/* A proof made with another key. */
+	crypto_sign_keypair(other_pk, other_sk);
+	hello(&dev_a, &h);
+	auth_msg(&dev_a, h.nonce, other_sk, &m);
+	exchange(&dev_a, &m, NULL, 0, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_BAD_PROOF);
+	/* The right proof, then the same message again: a replay. */
+	auth_msg(&dev_a, h.nonce, dev_a.sk, &m);
+	exchange(&dev_a, &m, NULL, 0, &ans, NULL);
+	cr_assert_eq(ans.cls, RV_STUN_SUCCESS);
+	exchange(&dev_a, &m, NULL, 0, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_REPLAYED_NONCE);
+	/* A nonce past its lifetime, or one we never issued. */
+	hello(&dev_a, &h);
+	auth_msg(&dev_a, h.nonce, dev_a.sk, &m);
+	dev_a.clock += (ctl.conf.nonce_lifetime_s + 1) * 1000ull;
+	exchange(&dev_a, &m, NULL, 0, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_STALE_NONCE);
+	h.nonce[20] ^= 1;
+	auth_msg(&dev_a, h.nonce, dev_a.sk, &m);
+	exchange(&dev_a, &m, NULL, 0, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_STALE_NONCE);
+	/* A nonce issued to another device ID. */
+	hello(&dev_b, &h);
+	auth_msg(&dev_a, h.nonce, dev_a.sk, &m);
+	exchange(&dev_a, &m, NULL, 0, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_STALE_NONCE);
+	/* Revoked. */
+	cr_assert_eq(ctl_store_device_revoke(st, (const uint8_t *)dev_b.id, strlen(dev_b.id)), 0);
+	cr_assert_eq(authenticate(&dev_b), RV_C_REVOKED_DEVICE);
+}
+
+Test(core, register_refuses_bad_tickets_strangers_and_replays, .init = setup, .fini = teardown)
+{
+	uint8_t hpk[32], hsk[32];
+	struct device copy;
+
+	cr_assert_eq(authenticate(&dev_a), 0);
+	/* Someone who lifted the ticket off the wire lacks the holder secret. */
+	rv_kx_keypair(hpk, hsk);
+	cr_assert_eq(do_register(&dev_a, hsk), RV_C_UNAUTHORIZED);
+	/* A tampered ticket. */
+	copy = dev_a;
+	copy.ticket[40] ^= 1;
+	cr_assert_eq(do_register(&copy, copy.hsk), RV_C_BAD_TICKET);
+	/* An expired one (clock a day and more later, beyond the skew). */
+	copy = dev_a;
+	copy.clock += (ctl.conf.ticket_lifetime_s + ctl.conf.clock_skew_s + 1) * 1000ull;
+	cr_assert_eq(do_register(&copy, copy.hsk), RV_C_TICKET_EXPIRED);
+	cr_assert_eq(ctl_store_reg_count(st), 0, "nothing registered so far");
+	cr_assert_eq(n_set, 0);
+	/* A good registration, then the same client time again: a replay. */
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), 0);
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), RV_C_REPLAYED_NONCE);
+	/* A revoked device's locator cannot register any more. */
+	cr_assert_eq(ctl_store_locator_revoke(st, dev_a.locator, T0 / 1000), 0);
+	dev_a.clock += 1000;
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), RV_C_REVOKED_DEVICE);
+}
+
+Test(core, refresh_follows_the_nat_and_expiry_removes_and_tells_rvdp, .init = setup,
+     .fini = teardown)
+{
+	struct rv_msg m, ans;
+	struct ctl_reg g;
+
+	cr_assert_eq(authenticate(&dev_a), 0);
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), 0);
+	/* The NAT re-bound the mapping: refresh comes from a new port. */
+	dev_a.clock += 20000;
+	dev_a.from.src.port = 40123;
+	session_msg(&dev_a, RV_M_REFRESH, &m);
+	m.time_ms = dev_a.clock;
+	m.present |= RV_BIT(RV_F_TIME);
+	cr_assert_eq(ask(&dev_a, &m, &ans), 0);
+	cr_assert_eq(ans.mapped.port, 40123);
+	cr_assert_eq(ctl_store_reg_get(st, dev_a.locator, &g), 0);
+	cr_assert_eq(g.addr.port, 40123);
+	cr_assert_eq(g.expires_ms, dev_a.clock + ctl.conf.expiry_s * 1000ull);
+	/* The same refresh replayed: refused. */
+	exchange(&dev_a, &m, dev_a.msg_key, 32, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_REPLAYED_NONCE);
+	/* Signed with another key: refused, nothing moved. */
+	uint8_t wrong[32] = { 1 };
+	m.time_ms += 1;
+	exchange(&dev_a, &m, wrong, 32, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_UNAUTHORIZED);
+	/* Not refreshed: the sweeper removes it at the expiry, tells rvdp. */
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_tick(&ctl, g.expires_ms - 1, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+	cr_assert_eq(n_del, 0);
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_tick(&ctl, g.expires_ms, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+	cr_assert_eq(n_del, 1);
+	cr_assert_eq(ctl_store_reg_count(st), 0);
+	/* Its session is gone: 466, register again. */
+	dev_a.clock = g.expires_ms + 1;
+	session_msg(&dev_a, RV_M_LOOKUP, &m);
+	memcpy(m.locator, dev_a.locator, 16);
+	m.present |= RV_BIT(RV_F_LOCATOR);
+	exchange(&dev_a, &m, dev_a.msg_key, 32, &ans, NULL);
+	cr_assert_eq(ans.error_code, RV_C_UNKNOWN_SESSION);
+}
+
+Test(core, groups_create_join_query_leave, .init = setup, .fini = teardown)
+{
+	struct rv_msg m, ans;
+
+	cr_assert_eq(authenticate(&dev_a), 0);
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), 0);
+	cr_assert_eq(authenticate(&dev_b), 0);
+	cr_assert_eq(do_register(&dev_b, dev_b.hsk), 0);
+
+	session_msg(&dev_a, RV_M_GROUP, &m);
+	m.group_op = RV_GROUP_CREATE;
+	strcpy(m.group_id, "team-blue");
+	m.present |= RV_BIT(RV_F_GROUP_OP) | RV_BIT(RV_F_GROUP_ID);
+	cr_assert_eq(ask(&dev_a, &m, &ans), 0);
+	cr_assert_eq(ask(&dev_a, &m, &ans), RV_C_EXISTS);
+
+	/* B is not a member: it may not see the members. */
+	session_msg(&dev_b, RV_M_GROUP, &m);
+	m.group_op = RV_GROUP_QUERY;
+	strcpy(m.group_id, "team-blue");
+	m.present |= RV_BIT(RV_F_GROUP_OP) | RV_BIT(RV_F_GROUP_ID);
+	cr_assert_eq(ask(&dev_b, &m, &ans), RV_C_NOT_MEMBER);
+	m.group_op = RV_GROUP_JOIN;
+	cr_assert_eq(ask(&dev_b, &m, &ans), 0);
+	m.group_op = RV_GROUP_QUERY;
+	cr_assert_eq(ask(&dev_b, &m, &ans), 0);
+	cr_assert_eq(ans.n_peers, 2);
+	cr_assert_eq(ans.count, 2);
+	cr_assert(rv_addr_eq(&ans.peers[0].addr, &dev_a.from.src), "join order: the owner first");
+	cr_assert(rv_addr_eq(&ans.peers[1].addr, &dev_b.from.src));
+
+	m.group_op = RV_GROUP_LEAVE;
+	cr_assert_eq(ask(&dev_b, &m, &ans), 0);
+	cr_assert_eq(ask(&dev_b, &m, &ans), RV_C_NOT_MEMBER);
+	strcpy(m.group_id, "no-such-group");
+	m.group_op = RV_GROUP_JOIN;
+	cr_assert_eq(ask(&dev_b, &m, &ans), RV_C_NOT_FOUND);
+}
+
+Test(core, malformed_and_foreign_input_gets_an_error_or_silence_and_changes_nothing, .init = setup,
+     .fini = teardown)
+{
+	struct rv_msg m;
+	uint8_t buf[1500], t[12];
+	struct rv_msg ans;
+	int n;
+
+	/* Missing a required field: 400 from the header alone. */
+	txid(t);
+	rv_msg_init(&m, RV_M_REGISTER, RV_STUN_REQUEST, t);
+	struct rv_stun_enc e;
+	rv_stun_enc_init(&e, buf, sizeof(buf), RV_M_REGISTER, RV_STUN_REQUEST, t);
+	rv_stun_enc_u32(&e, RV_A_BASE + RV_F_VERSION, 0x01000000);
+	rv_stun_enc_fingerprint(&e);
+	n = rv_stun_enc_finish(&e);
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_handle(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+	cr_assert_eq(n_sent, 1);
+	cr_assert_eq(rv_msg_decode(last, last_len, &ans, NULL), 0);
+	cr_assert_eq(ans.error_code, RV_C_BAD_REQUEST);
+	/* Another major version: 469 with ours. */
+	rv_stun_enc_init(&e, buf, sizeof(buf), RV_M_HELLO, RV_STUN_REQUEST, t);
+	rv_stun_enc_u32(&e, RV_A_BASE + RV_F_VERSION, 0x02000000);
+	rv_stun_enc_attr(&e, RV_A_BASE + RV_F_DEVICE_ID, "x", 1);
+	rv_stun_enc_fingerprint(&e);
+	n = rv_stun_enc_finish(&e);
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_handle(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+	cr_assert_eq(rv_msg_decode(last, last_len, &ans, NULL), 0);
+	cr_assert_eq(ans.error_code, RV_C_BAD_VERSION);
+	cr_assert_eq(ans.version_major, RV_VERSION_MAJOR);
+	/* Garbage and truncations: never an answer to a non-request, never a
+	 * crash, never a write. */
+	unsigned before = n_sent;
+	for (int i = 0; i < 2000; i++) {
+		uint8_t g[200];
+		size_t len = (size_t)(i % 200);
+		randombytes_buf(g, sizeof(g));
+		ctl_handle(&ctl, g, len, &dev_a.from, T0, &sink);
+	}
+	cr_assert_eq(n_sent, before);
+	cr_assert_eq(ctl_store_reg_count(st), 0);
+}
+
+Test(core, resync_flushes_rvdp_and_replays_every_live_session, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(authenticate(&dev_a), 0);
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), 0);
+	cr_assert_eq(authenticate(&dev_b), 0);
+	cr_assert_eq(do_register(&dev_b, dev_b.hsk), 0);
+	n_set = 0;
+	cr_assert_eq(ctl_resync(&ctl, T0, &sink), 0);
+	cr_assert_eq(n_flush, 1);
+	cr_assert_eq(n_set, 2);
+}
