@@ -196,10 +196,8 @@ static int cmd_import(struct ctl_conf *conf, int argc, char **argv)
 	st = open_store(conf, false);
 	rc = st ? ctl_store_device_import(st, devs, (size_t)n) : -EIO;
 	if (rc == -EEXIST)
-		fprintf(stderr,
-		        "rvcontrol: %s: nothing imported: a device is already registered "
-		        "with another key\n",
-		        argv[0]);
+		fprintf(stderr, "rvcontrol: %s: nothing imported: %s\n", argv[0],
+		        ctl_store_error(st));
 	else if (rc < 0 && st)
 		fprintf(stderr, "rvcontrol: %s: nothing imported: %s\n", argv[0],
 		        ctl_store_error(st));
