@@ -51,3 +51,13 @@ void rv_kdf(const uint8_t root[RV_ROOT_LEN], const char *label, uint64_t session
 	crypto_generichash_update(&st, s, sizeof(s));
 	crypto_generichash_final(&st, out, outlen);
 }
+
+void rv_key_wrap(const uint8_t msg_key[RV_ROOT_LEN], uint64_t attempt, const uint8_t in[16],
+                 uint8_t out[16])
+{
+	uint8_t mask[16];
+
+	rv_kdf(msg_key, "attempt", attempt, mask, sizeof(mask));
+	for (int i = 0; i < 16; i++)
+		out[i] = in[i] ^ mask[i];
+}

@@ -44,3 +44,10 @@ int rv_kx_root(const uint8_t own_sk[RV_KX_LEN], const uint8_t other_pk[RV_KX_LEN
  * Context: pure. */
 void rv_kdf(const uint8_t root[RV_ROOT_LEN], const char *label, uint64_t session, uint8_t *out,
             size_t outlen);
+
+/* An attempt's 16-byte key travels to each peer masked with a mask only
+ * that peer can compute from its session's message key:
+ * out = in XOR rv_kdf(msg_key, "attempt", attempt, 16). Its own inverse.
+ * Context: pure. */
+void rv_key_wrap(const uint8_t msg_key[RV_ROOT_LEN], uint64_t attempt, const uint8_t in[16],
+                 uint8_t out[16]);

@@ -80,6 +80,7 @@ static const struct fdesc fields[RV_F_COUNT_ALL] = {
 	F(RV_F_RESULT, K_RESULT, 0, 0, 0, 0),
 	F(RV_F_DEADLINE, K_U32, AT(deadline_ms), 0, 0, 0),
 	F(RV_F_PROBE, K_PROBE, 0, 0, 0, 0),
+	F(RV_F_KEY, K_FIXED, AT(key), 0, 16, 16),
 	[RV_F_MAPPED] = { RV_SA_XOR_MAPPED_ADDRESS, K_XADDR, AT(mapped), 0, 0, 0 },
 	[RV_F_ERROR] = { RV_SA_ERROR_CODE, K_ERROR, 0, 0, 0, 0 },
 };
@@ -124,8 +125,8 @@ static const struct rule rules[] = {
 	{ RV_M_CONNECT, RV_STUN_REQUEST, B(VERSION) | B(SESSION) | B(LOCATOR), B(ROLE) },
 	{ RV_M_CONNECT, RV_STUN_SUCCESS, B(VERSION) | B(ATTEMPT), B(ROLE) },
 	{ RV_M_INSTRUCT, RV_STUN_REQUEST, B(VERSION) | B(ATTEMPT) | B(ROLE),
-	  B(LOCATOR) | B(PEER_ADDR) | B(NAT) | B(TARGET) | B(RANGE) | B(DELTA) | B(TTL) |
-	          B(DEADLINE) | B(PORTS) },
+	  B(KEY) | B(LOCATOR) | B(PEER_ADDR) | B(NAT) | B(TARGET) | B(RANGE) | B(DELTA) | B(TTL) |
+	          B(DEADLINE) | B(PORTS) | B(COUNT) },
 	{ RV_M_INSTRUCT, RV_STUN_SUCCESS, B(VERSION) | B(ATTEMPT), 0 },
 	{ RV_M_REPORT, RV_STUN_REQUEST, B(VERSION) | B(SESSION) | B(ATTEMPT),
 	  B(PORTS) | B(TARGET) | B(RANGE) | B(DELTA) | B(RESULT) | B(NAT) },

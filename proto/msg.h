@@ -83,6 +83,7 @@ enum rv_field {
 	RV_F_RESULT,
 	RV_F_DEADLINE,
 	RV_F_PROBE,
+	RV_F_KEY, /* an attempt's key, wrapped (proto/keys.h rv_key_wrap) */
 	RV_F_STD_FIRST,
 	RV_F_MAPPED = RV_F_STD_FIRST, /* XOR-MAPPED-ADDRESS */
 	RV_F_ERROR,                   /* ERROR-CODE */
@@ -323,6 +324,7 @@ struct rv_msg {
 	struct rv_result result;
 	uint32_t deadline_ms;
 	struct rv_probe probe;
+	uint8_t key[16];
 	struct rv_addr mapped;
 	uint16_t error_code;
 	char error_reason[128];

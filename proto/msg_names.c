@@ -113,6 +113,7 @@ const char *rv_field_str(enum rv_field f)
 		[RV_F_RESULT] = "RV-RESULT",
 		[RV_F_DEADLINE] = "RV-DEADLINE",
 		[RV_F_PROBE] = "RV-PROBE",
+		[RV_F_KEY] = "RV-KEY",
 		[RV_F_MAPPED] = "XOR-MAPPED-ADDRESS",
 		[RV_F_ERROR] = "ERROR-CODE",
 	};

@@ -62,3 +62,20 @@ Test(keys, low_order_peer_key_is_refused)
 	rv_kx_keypair(pk, sk);
 	cr_assert_eq(rv_kx_root(sk, zero, pk, zero, root), RV_ESIGNATURE);
 }
+
+Test(keys, attempt_key_wrap_is_its_own_inverse_and_depends_on_key_and_attempt)
+{
+	uint8_t mk[32], other[32], key[16], w[16], back[16], w2[16];
+
+	memset(mk, 1, 32);
+	memset(other, 2, 32);
+	memset(key, 0x5a, 16);
+	rv_key_wrap(mk, 9, key, w);
+	cr_assert_neq(memcmp(w, key, 16), 0, "masked on the wire");
+	rv_key_wrap(mk, 9, w, back);
+	cr_assert_arr_eq(back, key, 16);
+	rv_key_wrap(other, 9, key, w2);
+	cr_assert_neq(memcmp(w, w2, 16), 0, "another peer's mask differs");
+	rv_key_wrap(mk, 10, key, w2);
+	cr_assert_neq(memcmp(w, w2, 16), 0, "another attempt's mask differs");
+}

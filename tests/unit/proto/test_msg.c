@@ -165,6 +165,9 @@ static void fill(struct rv_msg *m, enum rv_field f)
 			                      9,
 			                      { 1, 2, 3, 4, 5, 6, 7, 8 } };
 		break;
+	case RV_F_KEY:
+		memset(m->key, 0x6b, 16);
+		break;
 	case RV_F_MAPPED:
 		m->mapped = addr("[2001:db8::77]:3478");
 		break;
@@ -347,6 +350,9 @@ static void assert_msg_eq(const struct rv_msg *a, const struct rv_msg *b)
 			cr_assert_eq(a->probe.flags, b->probe.flags);
 			cr_assert_eq(a->probe.seq, b->probe.seq);
 			cr_assert_arr_eq(a->probe.mac, b->probe.mac, 8);
+			break;
+		case RV_F_KEY:
+			cr_assert_arr_eq(a->key, b->key, 16);
 			break;
 		case RV_F_MAPPED:
 			cr_assert(rv_addr_eq(&a->mapped, &b->mapped));
