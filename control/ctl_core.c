@@ -133,6 +133,8 @@ static const struct {
 	[RV_M_PRESENCE - RV_M_FIRST] = { ctl_loc_presence, false },
 	[RV_M_GROUP - RV_M_FIRST] = { ctl_group_op, false },
 	[RV_M_MATCH - RV_M_FIRST] = { ctl_loc_match, false },
+	[RV_M_CONNECT - RV_M_FIRST] = { ctl_loc_connect, false },
+	[RV_M_REPORT - RV_M_FIRST] = { ctl_loc_report, false },
 };
 
 /* A request we cannot decode still gets an answer when its header is a
@@ -194,7 +196,9 @@ void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_
 		return;
 	}
 	if (req.cls != RV_STUN_REQUEST || req.method < RV_M_FIRST || req.method > RV_M_LAST) {
-		/* Answers to our INSTRUCTs and stray responses. */
+		/* Answers to our INSTRUCTs, and stray responses. */
+		if (req.cls == RV_STUN_SUCCESS || req.cls == RV_STUN_ERROR)
+			ctl_broker_answer(c, &req);
 		c->ctr.rx_not_request++;
 		return;
 	}
@@ -240,6 +244,7 @@ void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
 	struct sweep_ctx x = { c, sink };
 
 	(void)ctl_store_reg_sweep(c->st, now_ms, expired, &x);
+	ctl_broker_tick(c, now_ms, sink);
 	(void)ctl_store_nonce_sweep(c->st, now_ms / 1000);
 }
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/ctl_broker.h"
 #include "control/ctl_conf.h"
 #include "control/ctl_keys.h"
 #include "control/ctl_store.h"
@@ -60,6 +61,9 @@ struct ctl {
 		uint32_t count;
 	} rate[CTL_RATE_SLOTS];
 	uint64_t rate_seed;
+	bool dp_connected; /* rvdp is there to ask for observations */
+	uint32_t obs_seq;
+	struct ctl_attempt attempts[CTL_ATTEMPTS];
 };
 
 /* Set up with loaded keys and an open store (both owned by the caller).
@@ -105,6 +109,16 @@ int ctl_loc_lookup(const struct ctl_req *r);
 int ctl_loc_presence(const struct ctl_req *r);
 int ctl_loc_match(const struct ctl_req *r);
 int ctl_group_op(const struct ctl_req *r);
+int ctl_loc_connect(const struct ctl_req *r);
+int ctl_loc_report(const struct ctl_req *r);
+
+/* The broker's other inputs (ctl_broker.c): a peer's answer to an
+ * INSTRUCT, rvdp's observations, and time (retransmissions, deadlines).
+ * Context: ctl loop. */
+void ctl_broker_answer(struct ctl *c, const struct rv_msg *m);
+void ctl_broker_obs(struct ctl *c, const struct rv_dpc *r, uint64_t now_ms,
+                    const struct ctl_sink *sink);
+void ctl_broker_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
 
 /* --- helpers the handlers share (ctl_core.c) -------------------------------- */
 

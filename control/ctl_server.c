@@ -59,6 +59,7 @@ static void dp_write(struct srv *s, const struct rv_dpc *m)
 		logmsg("lost the dataplane", n < 0 ? rv_strerror(n) : strerror(errno));
 		close(s->dp);
 		s->dp = -1;
+		s->c->dp_connected = false;
 	}
 }
 
@@ -153,6 +154,7 @@ static void try_dataplane(struct srv *s, uint64_t now)
 		return;
 	}
 	s->dp = fd;
+	s->c->dp_connected = true;
 	s->dp_waiting_logged = false;
 	logmsg("connected to rvdp", path);
 }
@@ -209,6 +211,7 @@ static unsigned read_dp(struct srv *s, uint64_t now, const struct ctl_sink *sink
 			logmsg("rvdp went away", len ? strerror(errno) : NULL);
 			close(s->dp);
 			s->dp = -1;
+			s->c->dp_connected = false;
 			break;
 		}
 		if (len < 0)
@@ -218,6 +221,8 @@ static unsigned read_dp(struct srv *s, uint64_t now, const struct ctl_sink *sink
 			continue;
 		if (m.type == RV_DPC_HELLO) {
 			*hello = true;
+		} else if (m.type == RV_DPC_OBS_REPLY) {
+			ctl_broker_obs(s->c, &m, now, sink);
 		} else if (m.type == RV_DPC_PUNT) {
 			struct ctl_from from = {
 				.src = m.src, .local = m.dst, .path = m.path, .via_dp = true
