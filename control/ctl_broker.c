@@ -147,7 +147,9 @@ static int range_of(const struct ctl *c, const struct ctl_side *sd, bool with_af
 	bool shared = sd->nat.map == RV_MAP_EI || sd->nat.alloc == RV_ALLOC_PRESERVING;
 	int rc;
 
-	if (n < (with_after ? 3u : 2u))
+	/* A NAT that keeps its mapping (or the local port) makes the range
+	 * probes share the punching socket: only they are reported. */
+	if (n < (shared ? (with_after ? 2u : 1u) : (with_after ? 3u : 2u)))
 		return RV_ENODATA;
 	if (shared) {
 		d.gcd = sd->nat.delta ? sd->nat.delta : 1;
