@@ -189,6 +189,8 @@ void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_
 	int rc, code;
 
 	c->ctr.rx++;
+	if (!from->via_dp && ctl_stun_answer(c, buf, len, from, now_ms, sink))
+		return;
 	rc = rv_msg_decode(buf, len, &req, &s);
 	if (rc < 0) {
 		c->ctr.rx_bad++;

@@ -76,6 +76,12 @@ int ctl_init(struct ctl *c, const struct ctl_conf *conf, const struct ctl_keys *
 void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_from *from,
                 uint64_t now_ms, const struct ctl_sink *sink);
 
+/* Standalone (not via rvdp): answer a STUN Binding request or an
+ * authenticated probe. Returns false when buf is neither (then it is a
+ * control message for ctl_handle).  Context: ctl loop. */
+bool ctl_stun_answer(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_from *from,
+                     uint64_t now_ms, const struct ctl_sink *sink);
+
 /* Periodic work: expire registrations (telling rvdp), forget old nonces.
  * Context: ctl loop, inside a store batch. */
 void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);

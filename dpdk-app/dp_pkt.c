@@ -245,14 +245,7 @@ static int build_stun(const struct dp_pkt_ctx *ctx, const struct ask *q, uint8_t
 		if (q->n_unknown)
 			rv_stun_enc_unknown(&e, q->unknown, q->n_unknown);
 	} else if (q->probe) {
-		struct rv_probe r = q->pr;
-
-		r.flags = RV_PROBE_REPLY;
-		rv_probe_mac(q->key, q->id + 4, &r, &mapped, r.mac);
-		rv_stun_enc_addr(&e, RV_SA_XOR_MAPPED_ADDRESS, &mapped, true);
-		uint8_t *v = rv_stun_enc_attr_reserve(&e, RV_A_PROBE, RV_PROBE_LEN);
-		if (v)
-			rv_probe_write(v, &r);
+		rv_probe_answer(&e, q->key, &q->pr, &mapped);
 	} else if (q->classic) {
 		/* RFC 3489 §11.2: a client discards answers with attributes it
 		 * does not know below 0x7fff, so only the classic three. */

@@ -396,6 +396,12 @@ void rv_probe_mac(const uint8_t key[RV_PROBE_KEY_LEN], const uint8_t txid[RV_STU
 /* Constant-time check of p->mac; observed must be given for replies. */
 bool rv_probe_verify(const uint8_t key[RV_PROBE_KEY_LEN], const uint8_t txid[RV_STUN_TXID_LEN],
                      const struct rv_probe *p, const struct rv_addr *observed);
+/* The body of a probe's answer, after the header e already has: the
+ * observed address (XOR-MAPPED-ADDRESS) and RV-PROBE echoing req with the
+ * reply flag and the reply MAC. The caller adds FINGERPRINT (rvdp with its
+ * own CRC). One function for rvdp and the standalone server.  Context: pure. */
+void rv_probe_answer(struct rv_stun_enc *e, const uint8_t key[RV_PROBE_KEY_LEN],
+                     const struct rv_probe *req, const struct rv_addr *observed);
 /* The attribute value, for callers building messages by hand (rvdp). */
 void rv_probe_write(uint8_t out[RV_PROBE_LEN], const struct rv_probe *p);
 void rv_probe_read(const uint8_t in[RV_PROBE_LEN], struct rv_probe *p);

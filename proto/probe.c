@@ -54,3 +54,18 @@ bool rv_probe_verify(const uint8_t key[RV_PROBE_KEY_LEN], const uint8_t txid[RV_
 		d |= want[i] ^ p->mac[i];
 	return d == 0;
 }
+
+void rv_probe_answer(struct rv_stun_enc *e, const uint8_t key[RV_PROBE_KEY_LEN],
+                     const struct rv_probe *req, const struct rv_addr *observed)
+{
+	struct rv_probe r = *req;
+	uint8_t *v;
+
+	r.flags = RV_PROBE_REPLY;
+	/* The transaction ID is already in the header: bytes 8..19. */
+	rv_probe_mac(key, e->w.p + 8, &r, observed, r.mac);
+	rv_stun_enc_addr(e, RV_SA_XOR_MAPPED_ADDRESS, observed, true);
+	v = rv_stun_enc_attr_reserve(e, RV_A_PROBE, RV_PROBE_LEN);
+	if (v)
+		rv_probe_write(v, &r);
+}

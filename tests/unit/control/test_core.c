@@ -789,3 +789,66 @@ Test(broker, unanswered_instructs_are_resent_and_a_silent_attempt_ends_at_its_de
 	cr_assert_eq(stat_last.failed, 1);
 	cr_assert_eq(stat_last.strategy, RV_STRAT_DIRECT);
 }
+
+/* --- the standalone STUN responder ------------------------------------------ */
+
+static void peer_probe_msg(struct rv_msg *m, uint64_t session, const uint8_t key[16])
+{
+	uint8_t t[12];
+
+	randombytes_buf(t, 12);
+	rv_msg_init(m, RV_M_BINDING, RV_STUN_REQUEST, t);
+	m->probe = (struct rv_probe){ .session = session, .kind = RV_PROBE_DELTA, .seq = 1 };
+	rv_probe_mac(key, t, &m->probe, NULL, m->probe.mac);
+	m->present |= RV_BIT(RV_F_PROBE);
+}
+
+Test(standalone, answers_binding_and_valid_probes_and_nothing_else, .init = setup, .fini = teardown)
+{
+	uint8_t buf[256], txid[12], root[32], probe_key[16];
+	struct rv_stun_enc e;
+	struct rv_stun_msg s;
+	struct rv_msg m, ans;
+	struct rv_addr got;
+	int n;
+
+	two_registered();
+	dev_a.from.via_dp = false;
+	/* A plain Binding: XOR-MAPPED-ADDRESS of the source. */
+	randombytes_buf(txid, 12);
+	rv_stun_enc_init(&e, buf, sizeof(buf), RV_STUN_BINDING, RV_STUN_REQUEST, txid);
+	rv_stun_enc_fingerprint(&e);
+	n = rv_stun_enc_finish(&e);
+	unsigned before = n_sent;
+	cr_assert(ctl_stun_answer(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink));
+	cr_assert_eq(n_sent, before + 1);
+	cr_assert_eq(rv_stun_decode(last, last_len, 0, &s), 0);
+	cr_assert_eq(rv_stun_get_addr(&s, RV_SA_XOR_MAPPED_ADDRESS, &got), 0);
+	cr_assert(rv_addr_eq(&got, &dev_a.from.src));
+	cr_assert_eq(rv_stun_check_fingerprint(&s), 0);
+
+	/* A probe with A's session key: answered, the reply MAC verifies. */
+	cr_assert_eq(rv_kx_root(dev_a.hsk, dev_a.kx_pk, dev_a.hpk, dev_a.kx_pk, root), 0);
+	rv_kdf(root, "probe", dev_a.session, probe_key, 16);
+	peer_probe_msg(&m, dev_a.session, probe_key);
+	n = rv_msg_encode(&m, buf, sizeof(buf), NULL, 0);
+	cr_assert(ctl_stun_answer(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink));
+	cr_assert_eq(n_sent, before + 2);
+	cr_assert_eq(rv_msg_decode(last, last_len, &ans, NULL), 0);
+	cr_assert(rv_probe_verify(probe_key, m.txid, &ans.probe, &dev_a.from.src));
+	/* With another key, or an unknown session: silence. */
+	probe_key[0] ^= 1;
+	peer_probe_msg(&m, dev_a.session, probe_key);
+	n = rv_msg_encode(&m, buf, sizeof(buf), NULL, 0);
+	cr_assert(ctl_stun_answer(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink));
+	peer_probe_msg(&m, 12345, probe_key);
+	n = rv_msg_encode(&m, buf, sizeof(buf), NULL, 0);
+	cr_assert(ctl_stun_answer(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink));
+	cr_assert_eq(n_sent, before + 2);
+	/* A project request is not its business. */
+	session_msg(&dev_a, RV_M_LOOKUP, &m);
+	memcpy(m.locator, dev_b.locator, 16);
+	m.present |= RV_BIT(RV_F_LOCATOR);
+	n = rv_msg_encode(&m, buf, sizeof(buf), dev_a.msg_key, 32);
+	cr_assert(!ctl_stun_answer(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink));
+}
