@@ -1,0 +1,135 @@
+/* peer_net.c — UDP sockets for the peer (peer_net.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "peer_net.h"
+
+static void to_sa(const struct rv_addr *a, struct sockaddr_in *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(a->port);
+	memcpy(&sa->sin_addr, a->ip, 4);
+}
+
+static void from_sa(const struct sockaddr_in *sa, struct rv_addr *a)
+{
+	*a = rv_addr_v4(ntohl(sa->sin_addr.s_addr), ntohs(sa->sin_port));
+}
+
+int peer_udp_open(const struct rv_addr *bind_to)
+{
+	struct sockaddr_in sa;
+	int fd, one = 1;
+
+	if (bind_to && bind_to->family && bind_to->family != RV_AF_INET)
+		return -EAFNOSUPPORT;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind_to && bind_to->family)
+		to_sa(bind_to, &sa);
+	else
+		memset(&sa, 0, sizeof(sa)), sa.sin_family = AF_INET;
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int peer_udp_local(int fd, struct rv_addr *out)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	from_sa(&sa, out);
+	return 0;
+}
+
+ssize_t peer_udp_send(int fd, const struct rv_addr *to, const void *buf, size_t len, int ttl)
+{
+	struct sockaddr_in sa;
+	int def = 64;
+	socklen_t dl = sizeof(def);
+	ssize_t n;
+
+	if (to->family != RV_AF_INET)
+		return -EAFNOSUPPORT;
+	to_sa(to, &sa);
+	if (ttl > 0) {
+		(void)getsockopt(fd, IPPROTO_IP, IP_TTL, &def, &dl);
+		if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0)
+			return -errno;
+	}
+	n = sendto(fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa));
+	if (n < 0)
+		n = -errno;
+	if (ttl > 0)
+		(void)setsockopt(fd, IPPROTO_IP, IP_TTL, &def, sizeof(def));
+	return n;
+}
+
+ssize_t peer_udp_recv(int fd, void *buf, size_t cap, struct rv_addr *from)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	ssize_t n = recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)&sa, &len);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (sa.sin_family != AF_INET)
+		return -EAGAIN;
+	from_sa(&sa, from);
+	return n;
+}
+
+int peer_udp_icmp(int fd, struct rv_addr *offender, uint8_t *type, uint8_t *code)
+{
+	uint8_t data[64], ctl[256];
+	struct sockaddr_in sa;
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr mh = { .msg_name = &sa,
+		             .msg_namelen = sizeof(sa),
+		             .msg_iov = &iov,
+		             .msg_iovlen = 1,
+		             .msg_control = ctl,
+		             .msg_controllen = sizeof(ctl) };
+
+	if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		struct sock_extended_err *ee;
+
+		if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
+			continue;
+		ee = (struct sock_extended_err *)(void *)CMSG_DATA(c);
+		if (ee->ee_origin != SO_EE_ORIGIN_ICMP)
+			continue;
+		*type = ee->ee_type;
+		*code = ee->ee_code;
+		from_sa((const struct sockaddr_in *)(const void *)SO_EE_OFFENDER(ee), offender);
+		return 1;
+	}
+	return 0;
+}
+
+uint64_t peer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,530 @@
+/* rvp_conn.c — attempts (carrying out peer_punch's actions with sockets)
+ * and the paths they establish. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "peer_int.h"
+#include "peer_net.h"
+#include "proto/keys.h"
+#include "proto/stun.h"
+
+#define KEEPALIVE_MS 15000
+
+static struct peer_attempt *attempt_find(struct rvp *p, uint64_t id, unsigned *slot)
+{
+	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
+		if (p->attempts[i].used && p->attempts[i].id == id) {
+			if (slot)
+				*slot = i;
+			return &p->attempts[i];
+		}
+	return NULL;
+}
+
+static struct rvp_conn *conn_find(struct rvp *p, uint64_t id)
+{
+	for (unsigned i = 0; i < PEER_CONNS; i++)
+		if (p->conns[i].used && p->conns[i].attempt == id)
+			return &p->conns[i];
+	return NULL;
+}
+
+static void close_attempt(struct rvp *p, struct peer_attempt *a)
+{
+	for (unsigned i = 1; i < a->n_fds; i++)
+		if (a->fds[i] >= 0) {
+			peer_unwatch(p, a->fds[i]);
+			close(a->fds[i]);
+		}
+	a->used = false;
+}
+
+static void report_result(struct rvp *p, struct peer_attempt *a, uint8_t code)
+{
+	struct rv_msg m;
+
+	peer_req(p, &m, RV_M_REPORT);
+	m.attempt = a->id;
+	m.result =
+	        (struct rv_result){ code, a->punch.ins.strategy,
+		                    (uint32_t)(peer_now_ms() - a->started_ms), a->punch.packets };
+	m.present |= RV_BIT(RV_F_ATTEMPT) | RV_BIT(RV_F_RESULT);
+	(void)peer_post(p, &m, p->msg_key, sizeof(p->msg_key));
+}
+
+/* The attempt succeeded on (sock, to): make it a connection. */
+static void establish(struct rvp *p, unsigned slot, const struct peer_act *x)
+{
+	struct peer_attempt *a = &p->attempts[slot];
+	struct rvp_conn *c = NULL;
+	char s[RV_ADDR_STRLEN];
+
+	for (unsigned i = 0; i < PEER_CONNS && !c; i++)
+		if (!p->conns[i].used)
+			c = &p->conns[i];
+	report_result(p, a, c ? RV_RES_OK : RV_RES_ABORTED);
+	if (!c) {
+		peer_log(p, "no room for another connection");
+		close_attempt(p, a);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	c->used = true;
+	c->attempt = a->id;
+	memcpy(c->key, a->key, sizeof(c->key));
+	c->to = x->to;
+	c->fd = a->fds[x->sock];
+	c->own_fd = x->sock != 0;
+	c->last_rx_ms = c->last_tx_ms = peer_now_ms();
+	c->info = (struct rvp_info){ .partner = x->to,
+		                     .strategy = a->punch.ins.strategy,
+		                     .elapsed_ms = (uint32_t)(peer_now_ms() - a->started_ms),
+		                     .packets = a->punch.packets,
+		                     .caller = a->caller };
+	memcpy(c->info.partner_locator, a->partner, RV_LOCATOR_LEN);
+	if (c->own_fd) {
+		/* The socket moves from the attempt to the connection. */
+		peer_unwatch(p, c->fd);
+		a->fds[x->sock] = -1;
+		(void)peer_watch(p, c->fd, TAG(TAG_CONN, (unsigned)(c - p->conns), 0));
+	}
+	peer_log(p, "direct path to %s after %u ms (%s, %u packets sprayed)",
+	         rv_addr_fmt(&x->to, s, sizeof(s)), c->info.elapsed_ms,
+	         rv_strategy_str(c->info.strategy), c->info.packets);
+	close_attempt(p, a);
+}
+
+static int open_socks(struct rvp *p, unsigned slot, uint16_t upto)
+{
+	struct peer_attempt *a = &p->attempts[slot];
+	struct rv_addr bind = p->conf.bind;
+
+	bind.port = 0;
+	while (a->n_fds <= upto && a->n_fds < PEER_SOCKS) {
+		int fd = peer_udp_open(&bind);
+		if (fd < 0)
+			return fd;
+		a->fds[a->n_fds] = fd;
+		(void)peer_watch(p, fd, TAG(TAG_ATTEMPT, slot, a->n_fds));
+		a->n_fds++;
+	}
+	return 0;
+}
+
+static void send_probe(struct rvp *p, struct peer_attempt *a, const struct peer_act *x)
+{
+	struct rv_msg m;
+	uint8_t wire[128];
+	const struct rv_addr *to =
+	        x->srv && p->conf.server_alt.family ? &p->conf.server_alt : &p->conf.server;
+	int n;
+
+	peer_req(p, &m, RV_M_BINDING);
+	m.present = 0; /* a probe carries only RV-PROBE (and FINGERPRINT) */
+	m.probe = (struct rv_probe){ .session = p->session, .kind = x->probe_kind, .seq = x->seq };
+	rv_probe_mac(p->probe_key, m.txid, &m.probe, NULL, m.probe.mac);
+	m.present |= RV_BIT(RV_F_PROBE);
+	n = rv_msg_encode(&m, wire, sizeof(wire), NULL, 0);
+	if (n < 0)
+		return;
+	memcpy(a->probe_txid, m.txid, sizeof(a->probe_txid));
+	a->probe_sock = x->sock;
+	a->probe_kind = x->probe_kind;
+	a->probe_seq = x->seq;
+	(void)peer_udp_send(a->fds[x->sock], to, wire, (size_t)n, 0);
+	peer_log(p, "probe %s #%u from socket %u to the %s server address",
+	         rv_probe_kind_str(x->probe_kind), x->seq, x->sock,
+	         x->srv ? "alternate" : "primary");
+}
+
+static void run(struct rvp *p, unsigned slot)
+{
+	struct peer_attempt *a = &p->attempts[slot];
+	struct peer_act acts[64];
+	size_t n;
+	unsigned sprayed = 0;
+
+	while (a->used && (n = peer_punch_take(&a->punch, acts, 64)) > 0) {
+		for (size_t i = 0; i < n && a->used; i++) {
+			const struct peer_act *x = &acts[i];
+			uint8_t wire[RV_PDG_MIN];
+			char s[RV_ADDR_STRLEN];
+
+			switch (x->kind) {
+			case PEER_ACT_OPEN:
+				if (open_socks(p, slot, x->sock) < 0)
+					peer_log(p, "cannot open more sockets");
+				peer_punch_opened(&a->punch, a->n_fds, peer_now_ms());
+				break;
+			case PEER_ACT_PROBE:
+				send_probe(p, a, x);
+				break;
+			case PEER_ACT_SEND: {
+				struct rv_pdg d = { .type = x->pdg_type,
+					            .attempt = a->id,
+					            .seq = x->pdg_seq,
+					            .ttl_hint = x->ttl };
+				int len = rv_pdg_encode(&d, a->key, wire, sizeof(wire));
+				if (len > 0 && x->sock < a->n_fds && a->fds[x->sock] >= 0)
+					(void)peer_udp_send(a->fds[x->sock], &x->to, wire,
+					                    (size_t)len, x->ttl);
+				if (x->pdg_type == RV_PDG_REPLY && x->sock != 0 && sprayed++)
+					break;
+				if (x->pdg_type != RV_PDG_REPLY || sprayed <= 1)
+					peer_log(p, "%s from socket %u to %s%s%s",
+					         rv_pdg_type_str(x->pdg_type), x->sock,
+					         rv_addr_fmt(&x->to, s, sizeof(s)),
+					         x->ttl ? " with a short TTL" : "",
+					         x->pdg_type == RV_PDG_REPLY ? " (spraying...)"
+					                                     : "");
+				break;
+			}
+			case PEER_ACT_REPORT: {
+				struct rv_msg m;
+				peer_req(p, &m, RV_M_REPORT);
+				m.attempt = a->id;
+				m.present |= RV_BIT(RV_F_ATTEMPT);
+				if (a->punch.n_ports) {
+					m.n_ports = a->punch.n_ports;
+					memcpy(m.ports, a->punch.ports, 2u * a->punch.n_ports);
+					m.present |= RV_BIT(RV_F_PORTS);
+				}
+				(void)peer_post(p, &m, p->msg_key, sizeof(p->msg_key));
+				peer_log(p, "report %u observed ports to the server", m.n_ports);
+				break;
+			}
+			case PEER_ACT_DONE:
+				establish(p, slot, x);
+				break;
+			case PEER_ACT_FAIL:
+				peer_log(p, "attempt failed: %s", rv_result_str(x->result));
+				report_result(p, a, x->result);
+				close_attempt(p, a);
+				break;
+			}
+		}
+	}
+}
+
+void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
+{
+	struct peer_instruct in = { .role = m->role.role,
+		                    .strategy = m->role.strategy,
+		                    .step = m->role.step,
+		                    .peer_addr = m->peer_addr,
+		                    .peer_nat = m->nat,
+		                    .has_target = m->present & RV_BIT(RV_F_TARGET),
+		                    .has_range = m->present & RV_BIT(RV_F_RANGE),
+		                    .target = m->target,
+		                    .range = m->range,
+		                    .delta = m->delta,
+		                    .ttl = m->ttl,
+		                    .count = m->count,
+		                    .deadline_ms = m->deadline_ms };
+	unsigned slot;
+	struct peer_attempt *a = attempt_find(p, m->attempt, &slot);
+	uint64_t seed;
+	char s[RV_ADDR_STRLEN];
+
+	if (conn_find(p, m->attempt))
+		return; /* already established: a retransmission */
+	if (!a) {
+		if (m->role.step != 0)
+			return; /* a later step of an attempt we do not know */
+		for (slot = 0; slot < PEER_ATTEMPTS && p->attempts[slot].used; slot++)
+			;
+		if (slot == PEER_ATTEMPTS) {
+			peer_log(p, "too many attempts at once: ignoring one");
+			return;
+		}
+		a = &p->attempts[slot];
+		memset(a, 0, sizeof(*a));
+		a->used = true;
+		a->id = m->attempt;
+		a->caller = p->connect_attempt == m->attempt;
+		a->started_ms = peer_now_ms();
+		rv_key_wrap(p->msg_key, m->attempt, m->key, a->key);
+		memcpy(a->partner, m->locator, RV_LOCATOR_LEN);
+		a->fds[0] = p->reg_fd;
+		a->n_fds = 1;
+		randombytes_buf(&seed, sizeof(seed));
+		peer_log(p, "server: %s attempt, we %s, partner at %s (%s)",
+		         rv_strategy_str(in.strategy),
+		         in.role == RV_ROLE_SENDER ? "send the bubbles" : "spray the replies",
+		         rv_addr_fmt(&m->peer_addr, s, sizeof(s)), rv_nat_type_str(m->nat.type));
+		peer_punch_start(&a->punch, &in, &p->nat, seed, a->started_ms);
+	} else {
+		if (in.step <= a->punch.ins.step)
+			return;
+		if (in.has_range)
+			peer_log(p, "server: spray %u ports from %u every %d", in.range.count,
+			         in.range.first, in.range.step);
+		else if (in.has_target)
+			peer_log(p, "server: bubble %u ports from %u every %d", in.target.count,
+			         in.target.first, in.target.step);
+		peer_punch_instruct(&a->punch, &in, peer_now_ms());
+	}
+	run(p, slot);
+}
+
+static void punch_datagram(struct rvp *p, unsigned slot, uint16_t sock, const uint8_t *buf,
+                           size_t len, const struct rv_addr *from)
+{
+	struct peer_attempt *a = &p->attempts[slot];
+	struct rv_pdg d;
+
+	if (rv_pdg_decode(buf, len, a->key, &d) < 0 || d.attempt != a->id)
+		return;
+	peer_punch_datagram(&a->punch, sock, from, d.type, d.seq, peer_now_ms());
+	run(p, slot);
+}
+
+void peer_on_attempt_packet(struct rvp *p, unsigned slot, uint16_t sock, const uint8_t *buf,
+                            size_t len, const struct rv_addr *from)
+{
+	struct peer_attempt *a = &p->attempts[slot];
+	struct rv_msg m;
+
+	if (!a->used)
+		return;
+	if (len && buf[0] == RV_PDG_MAGIC) {
+		punch_datagram(p, slot, sock, buf, len, from);
+		return;
+	}
+	/* A probe's answer: ours (transaction ID), and the server's word on
+	 * where it saw it (reply MAC over the observed address). */
+	if (rv_msg_decode(buf, len, &m, NULL) < 0 || m.method != RV_M_BINDING ||
+	    m.cls != RV_STUN_SUCCESS || memcmp(m.txid, a->probe_txid, RV_STUN_TXID_LEN) ||
+	    !rv_probe_verify(p->probe_key, m.txid, &m.probe, &m.mapped))
+		return;
+	char s[RV_ADDR_STRLEN];
+	peer_log(p, "  seen by the server at %s", rv_addr_fmt(&m.mapped, s, sizeof(s)));
+	peer_punch_probe(&a->punch, a->probe_sock, a->probe_kind, m.probe.seq, m.mapped.port,
+	                 peer_now_ms());
+	run(p, slot);
+}
+
+void peer_on_reg_datagram(struct rvp *p, const uint8_t *buf, size_t len, const struct rv_addr *from)
+{
+	uint64_t id = rv_pdg_peek_attempt(buf, len);
+	unsigned slot;
+	struct rvp_conn *c = conn_find(p, id);
+
+	if (c) {
+		peer_on_conn_packet(p, c, buf, len, from);
+		return;
+	}
+	if (attempt_find(p, id, &slot))
+		punch_datagram(p, slot, 0, buf, len, from);
+}
+
+void peer_on_conn_packet(struct rvp *p, struct rvp_conn *c, const uint8_t *buf, size_t len,
+                         const struct rv_addr *from)
+{
+	struct rv_pdg d;
+
+	(void)p;
+	if (rv_pdg_decode(buf, len, c->key, &d) < 0 || d.attempt != c->attempt)
+		return;
+	c->last_rx_ms = peer_now_ms();
+	/* The partner's NAT may re-bind: follow it, it proved the key. */
+	c->to = *from;
+	switch (d.type) {
+	case RV_PDG_DATA:
+		if (c->rx_n < PEER_RXQ) {
+			unsigned at = (c->rx_head + c->rx_n) % PEER_RXQ;
+			memcpy(c->rx[at], d.payload, d.payload_len);
+			c->rx_len[at] = d.payload_len;
+			c->rx_n++;
+		}
+		break;
+	case RV_PDG_REPLY: {
+		/* The partner is still spraying: it missed our ACK. */
+		uint8_t wire[RV_PDG_MIN];
+		struct rv_pdg ack = { .type = RV_PDG_ACK, .attempt = c->attempt, .seq = d.seq };
+		int n = rv_pdg_encode(&ack, c->key, wire, sizeof(wire));
+		if (n > 0)
+			(void)peer_udp_send(c->fd, from, wire, (size_t)n, 0);
+		break;
+	}
+	case RV_PDG_CLOSE:
+		c->closed = true;
+		break;
+	default:
+		break;
+	}
+}
+
+void peer_timers(struct rvp *p, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < PEER_ATTEMPTS; i++) {
+		struct peer_attempt *a = &p->attempts[i];
+		if (a->used && now_ms >= peer_punch_next(&a->punch)) {
+			peer_punch_timer(&a->punch, now_ms);
+			run(p, i);
+		}
+	}
+	for (unsigned i = 0; i < PEER_CONNS; i++) {
+		struct rvp_conn *c = &p->conns[i];
+		if (c->used && !c->closed && now_ms - c->last_tx_ms >= KEEPALIVE_MS) {
+			uint8_t wire[RV_PDG_MIN];
+			struct rv_pdg k = { .type = RV_PDG_KEEPALIVE,
+				            .attempt = c->attempt,
+				            .seq = ++c->tx_seq };
+			int n = rv_pdg_encode(&k, c->key, wire, sizeof(wire));
+			if (n > 0)
+				(void)peer_udp_send(c->fd, &c->to, wire, (size_t)n, 0);
+			c->last_tx_ms = now_ms;
+		}
+	}
+}
+
+uint64_t peer_conn_next(const struct rvp *p)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
+		if (p->attempts[i].used && peer_punch_next(&p->attempts[i].punch) < next)
+			next = peer_punch_next(&p->attempts[i].punch);
+	for (unsigned i = 0; i < PEER_CONNS; i++)
+		if (p->conns[i].used && p->conns[i].last_tx_ms + KEEPALIVE_MS < next)
+			next = p->conns[i].last_tx_ms + KEEPALIVE_MS;
+	return next;
+}
+
+static void pump(struct rvp *p, uint64_t deadline)
+{
+	uint64_t now = peer_now_ms();
+
+	rvp_process(p, (int)(deadline - now < 100 ? deadline - now : 100));
+}
+
+int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp_conn **out)
+{
+	struct rv_msg m, ans;
+	bool started = false;
+	uint64_t deadline;
+	int rc;
+
+	if (!p->registered)
+		return RVP_E_STATE;
+	peer_req(p, &m, RV_M_CONNECT);
+	memcpy(m.locator, locator, RV_LOCATOR_LEN);
+	m.present |= RV_BIT(RV_F_LOCATOR);
+	rc = peer_call(p, &m, p->msg_key, sizeof(p->msg_key), &ans);
+	if (rc < 0)
+		return rc;
+	p->connect_attempt = ans.attempt;
+	/* The first INSTRUCT may have arrived before the answer. */
+	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
+		if (p->attempts[i].used && p->attempts[i].id == ans.attempt)
+			p->attempts[i].caller = true;
+	peer_log(p, "server: attempt %016llx, strategy %s", (unsigned long long)ans.attempt,
+	         rv_strategy_str(ans.role.strategy));
+	deadline = peer_now_ms() + (p->conf.timeout_ms > 20000 ? p->conf.timeout_ms : 20000);
+	for (;;) {
+		struct rvp_conn *c = conn_find(p, ans.attempt);
+
+		if (c) {
+			c->info.caller = true;
+			c->handed = true;
+			*out = c;
+			return 0;
+		}
+		if (attempt_find(p, ans.attempt, NULL))
+			started = true;
+		else if (started)
+			return RVP_E_TIMEOUT; /* the attempt ended without a path */
+		if (peer_now_ms() >= deadline)
+			return RVP_E_TIMEOUT;
+		pump(p, deadline);
+	}
+}
+
+int rvp_accept(struct rvp *p, int timeout_ms, struct rvp_conn **out)
+{
+	uint64_t deadline =
+	        peer_now_ms() + (uint64_t)(timeout_ms < 0 ? (int)p->conf.timeout_ms : timeout_ms);
+
+	if (!p->registered)
+		return RVP_E_STATE;
+	for (;;) {
+		for (unsigned i = 0; i < PEER_CONNS; i++) {
+			struct rvp_conn *c = &p->conns[i];
+			if (c->used && !c->handed && c->attempt != p->connect_attempt) {
+				c->handed = true;
+				*out = c;
+				return 0;
+			}
+		}
+		if (peer_now_ms() >= deadline)
+			return RVP_E_TIMEOUT;
+		pump(p, deadline);
+	}
+}
+
+int rvp_send(struct rvp_conn *c, const void *buf, size_t len)
+{
+	uint8_t wire[RV_PDG_MAX];
+	struct rv_pdg d = { .type = RV_PDG_DATA,
+		            .attempt = c->attempt,
+		            .seq = ++c->tx_seq,
+		            .payload = buf,
+		            .payload_len = (uint16_t)len };
+	int n;
+
+	if (c->closed)
+		return -EPIPE;
+	if (len > RV_PDG_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	n = rv_pdg_encode(&d, c->key, wire, sizeof(wire));
+	if (n < 0)
+		return n;
+	c->last_tx_ms = peer_now_ms();
+	n = (int)peer_udp_send(c->fd, &c->to, wire, (size_t)n, 0);
+	return n < 0 ? n : (int)len;
+}
+
+int rvp_recv(struct rvp_conn *c, void *buf, size_t cap, int timeout_ms)
+{
+	uint64_t deadline = peer_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	int n;
+
+	while (!c->rx_n) {
+		uint64_t now = peer_now_ms();
+		if (c->closed)
+			return -EPIPE;
+		if (now >= deadline)
+			return RVP_E_TIMEOUT;
+		rvp_process(c->p, (int)(deadline - now < 100 ? deadline - now : 100));
+	}
+	n = c->rx_len[c->rx_head] < cap ? c->rx_len[c->rx_head] : (int)cap;
+	memcpy(buf, c->rx[c->rx_head], (size_t)n);
+	c->rx_head = (c->rx_head + 1) % PEER_RXQ;
+	c->rx_n--;
+	return n;
+}
+
+void rvp_close(struct rvp_conn *c)
+{
+	uint8_t wire[RV_PDG_MIN];
+	struct rv_pdg d = { .type = RV_PDG_CLOSE, .attempt = c->attempt, .seq = ++c->tx_seq };
+	int n = rv_pdg_encode(&d, c->key, wire, sizeof(wire));
+
+	if (n > 0 && !c->closed)
+		(void)peer_udp_send(c->fd, &c->to, wire, (size_t)n, 0);
+	if (c->own_fd) {
+		peer_unwatch(c->p, c->fd);
+		close(c->fd);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+void rvp_conn_info(const struct rvp_conn *c, struct rvp_info *out)
+{
+	*out = c->info;
+}
