@@ -231,7 +231,14 @@ static int build_stun(const struct dp_pkt_ctx *ctx, const struct ask *q, uint8_t
 	uint8_t port_idx = q->port_idx ^ ((q->change & RV_STUN_CHANGE_PORT) ? 1 : 0);
 	struct rv_addr mapped = rv_addr_v4(q->src_ip, q->src_port);
 	struct rv_addr origin = rv_addr_v4(a->ip[ip_idx], a->port[port_idx]);
-	struct rv_addr other = rv_addr_v4(a->ip[q->ip_idx ^ 1], a->port[q->port_idx ^ 1]);
+	struct rv_addr changed = rv_addr_v4(a->ip[q->ip_idx ^ 1], a->port[q->port_idx ^ 1]);
+	/* OTHER-ADDRESS always names the alternate IP with the other port, as
+	 * coturn does: RFC 5780 clients (turnutils_natdiscovery) send mapping
+	 * test III to test II's OTHER-ADDRESS, which must then be
+	 * (alternate IP, alternate port) or address-dependent mapping reads
+	 * as port-dependent. From the primary IP this is also RFC 5780's
+	 * "change IP and port" source, which the other clients use. */
+	struct rv_addr other = rv_addr_v4(a->ip[1], a->port[q->port_idx ^ 1]);
 	size_t room = (size_t)cap - PAYLOAD_OFF;
 	struct rv_stun_enc e;
 
@@ -251,7 +258,7 @@ static int build_stun(const struct dp_pkt_ctx *ctx, const struct ask *q, uint8_t
 		 * does not know below 0x7fff, so only the classic three. */
 		rv_stun_enc_addr(&e, RV_SA_MAPPED_ADDRESS, &mapped, false);
 		rv_stun_enc_addr(&e, RV_SA_SOURCE_ADDRESS, &origin, false);
-		rv_stun_enc_addr(&e, RV_SA_CHANGED_ADDRESS, &other, false);
+		rv_stun_enc_addr(&e, RV_SA_CHANGED_ADDRESS, &changed, false);
 	} else {
 		rv_stun_enc_addr(&e, RV_SA_XOR_MAPPED_ADDRESS, &mapped, true);
 		rv_stun_enc_addr(&e, RV_SA_RESPONSE_ORIGIN, &origin, false);

@@ -120,7 +120,7 @@ class Gen:
         payload = d.stun(1, d.REQUEST, tid, attrs, fingerprint=fp)
         ci, cp = change
         origin = self.srv(at[0] ^ ci, at[1] ^ cp)
-        other = self.srv(at[0] ^ 1, at[1] ^ 1)
+        other = self.srv(1, at[1] ^ 1)  # coturn-compatible, see dp_pkt.c
         exp = [(d.A_XOR_MAPPED, 8), (d.A_RESPONSE_ORIGIN, 8), (d.A_OTHER_ADDRESS, 8)]
         if padding:
             exp.append((d.A_PADDING, padding))
