@@ -11,7 +11,7 @@ PACKAGES=(
 	libdpdk-dev liburcu-dev libpcap-dev
 	# tests
 	libcriterion-dev
-	iproute2 iputils-ping procps
+	iproute2 iputils-ping procps ethtool
 	python3 python3-scapy python3-nacl
 	stun-client coturn
 	tcpdump

@@ -160,6 +160,12 @@ build() {
 		for ip in "${SRV_IPS[@]}"; do ip -n rvl-srv addr add "$ip/24" dev eth0; done
 		ip -n rvl-srv route add default via 192.0.2.254
 		sysctl_ns rvl-srv net.ipv4.icmp_ratelimit=0
+	else
+		# The router's own datagrams leave a veth with the UDP checksum
+		# left to "hardware" (CHECKSUM_PARTIAL); rvdp reads raw frames on
+		# net_af_packet and rightly drops them, as a NIC's peer would
+		# never send them. Have the kernel finish the checksum.
+		ip netns exec rvl-inet ethtool -K srv tx off >/dev/null
 	fi
 
 	for s in "${SITES[@]}"; do

@@ -14,6 +14,7 @@ import select
 import socket
 import struct
 import subprocess
+import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -184,3 +185,83 @@ def wait_events(site, pred, timeout=2.0):
 def port_of(addr):
     """The port of an "ip:port" string from the log."""
     return int(addr.rsplit(":", 1)[1])
+
+
+class Checks:
+    """One line per check, sections, and a summary: every lab check script
+    reports the same way."""
+
+    def __init__(self, name):
+        self.name, self.passed, self.failures = name, 0, []
+        self.t0 = time.monotonic()
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print("  ok    %s" % what)
+        else:
+            self.failures.append(what)
+            print("  FAIL  %s%s" % (what, ": " + detail if detail else ""))
+        sys.stdout.flush()
+
+    def section(self, title, fn, *args):
+        """Run one section; an exception (a daemon failing to start, a
+        socket error) fails it instead of ending the run."""
+        print("\n-- %s" % title)
+        sys.stdout.flush()
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001 - report and continue
+            self.check(False, "%s: stopped by %s: %s" % (title, type(e).__name__, e))
+
+    def finish(self):
+        """Print the summary; the exit status."""
+        print("\n%s: %d checks passed, %d failed (%.1f s)"
+              % (self.name, self.passed, len(self.failures), time.monotonic() - self.t0))
+        for f in self.failures:
+            print("  failed: %s" % f)
+        return 1 if self.failures else 0
+
+
+# What each preset is, in the words of the standard discovery tools.
+PRESET_VERDICTS = {
+    # preset: (RFC 5780 mapping, RFC 5780 filtering, RFC 3489 `stun` summary)
+    "full-cone": ("Endpoint Independent", "Endpoint Independent",
+                  "Independent Mapping, Independent Filter"),
+    "restricted": ("Endpoint Independent", "Address Dependent",
+                   "Independent Mapping, Address Dependent Filter"),
+    "port-restricted": ("Endpoint Independent", "Address and Port Dependent",
+                        "Independent Mapping, Port Dependent Filter"),
+    "addr-symmetric": ("Address Dependent", "Address Dependent", "Dependent Mapping"),
+    "port-symmetric": ("Address and Port Dependent", "Address and Port Dependent",
+                       "Dependent Mapping"),
+}
+
+
+def _tool(ns, argv):
+    r = subprocess.run(["ip", "netns", "exec", "rvl-" + ns, *argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=60)
+    return r.stdout
+
+
+def judge_rfc5780(checks, server, presets=PRESET_VERDICTS, extra=(), label=""):
+    """coturn's turnutils_natdiscovery (an RFC 5780 client, as it is)
+    classifies site a's NAT through `server`, for each preset."""
+    for preset, (m, f, _) in presets.items():
+        nat("a", "--preset", preset)
+        out = _tool("a1", ["turnutils_natdiscovery", "-m", "-f", *extra, server])
+        verdicts = [ln.strip() for ln in out.splitlines() if ln.startswith("NAT with")]
+        checks.check(verdicts == ["NAT with %s Mapping!" % m, "NAT with %s Filtering!" % f],
+                     "turnutils_natdiscovery %s: %s is %s mapping, %s filtering"
+                     % (label, preset, m, f), "it said %s" % verdicts)
+
+
+def judge_rfc3489(checks, server, presets=PRESET_VERDICTS):
+    """The classic RFC 3489 `stun` client (Debian's stun-client) does the
+    same through CHANGE-REQUEST and CHANGED-ADDRESS."""
+    for preset, (_, _, summary) in presets.items():
+        nat("a", "--preset", preset)
+        out = _tool("a1", ["stun", server])
+        line = next((ln.strip() for ln in out.splitlines() if ln.startswith("Primary:")), "")
+        checks.check(line.startswith("Primary: " + summary + ","),
+                     "stun (RFC 3489): %s is '%s'" % (preset, summary), "it said '%s'" % line)

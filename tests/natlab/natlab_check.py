@@ -21,28 +21,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lablib import (  # noqa: E402
-    GATEWAY, HOST, P1, P2, ROUTER, RUN, S1, S2, WAN, Server, drain, events,
-    icmp_error, mapped, nat, port_of, recv, sock, wait_events)
+    GATEWAY, HOST, P1, P2, ROUTER, RUN, S1, S2, WAN, Checks, Server, drain, events,
+    icmp_error, judge_rfc5780, mapped, nat, port_of, recv, sock, wait_events)
 
 DESTS = [(S1, P1), (S1, P2), (S2, P1), (S2, P2)]
-failures = []
-passed = 0
-
-
-def check(cond, what, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print("  ok    %s" % what)
-    else:
-        failures.append(what)
-        print("  FAIL  %s%s" % (what, ": " + detail if detail else ""))
-    sys.stdout.flush()
-
-
-def section(title):
-    print("\n-- %s" % title)
-    sys.stdout.flush()
+C = Checks("natlab")
+check = C.check
 
 
 def fresh(ns="a1", port=0, recverr=False):
@@ -314,11 +298,6 @@ def check_judge():
     if not tool or not server:
         print("  skip  the RFC 5780 judge: coturn is not installed (apt-get install coturn)")
         return
-    want = {"full-cone": ("Endpoint Independent", "Endpoint Independent"),
-            "restricted": ("Endpoint Independent", "Address Dependent"),
-            "port-restricted": ("Endpoint Independent", "Address and Port Dependent"),
-            "addr-symmetric": ("Address Dependent", "Address Dependent"),
-            "port-symmetric": ("Address and Port Dependent", "Address and Port Dependent")}
     log = open(os.path.join(RUN, "turnserver.log"), "w")
     ts = subprocess.Popen(["ip", "netns", "exec", "rvl-srv", server, "-n",
                            "-L", S1, "-L", S2, "--listening-port", str(P1),
@@ -328,35 +307,16 @@ def check_judge():
                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         time.sleep(0.7)
-        for preset, (m, f) in want.items():
-            nat("a", "--preset", preset)
-            r = subprocess.run(["ip", "netns", "exec", "rvl-a1", tool, "-m", "-f", S1],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               timeout=30)
-            verdicts = [ln.strip() for ln in r.stdout.splitlines() if ln.startswith("NAT with")]
-            ok = verdicts == ["NAT with %s Mapping!" % m, "NAT with %s Filtering!" % f]
-            check(ok, "RFC 5780 judge (turnutils_natdiscovery): %s is %s mapping, %s filtering"
-                  % (preset, m, f), "it said %s" % verdicts)
+        judge_rfc5780(C, S1, label="vs turnserver")
     finally:
         ts.terminate()
         ts.wait(5)
         log.close()
 
 
-def run(name, title, fn, *args):
-    """One section; an exception (natbox failing to start, a socket error)
-    fails it instead of ending the run."""
-    section(title)
-    try:
-        fn(*args)
-    except Exception as e:  # noqa: BLE001 - report and continue
-        check(False, "%s: stopped by %s: %s" % (name, type(e).__name__, e))
-
-
 def main():
     only = set(sys.argv[1:])
     srv = Server()
-    t0 = time.monotonic()
     sections = [
         ("presets", "mapping and filtering, per preset (site a, host a1)",
          lambda: check_presets(srv)),
@@ -369,16 +329,12 @@ def main():
     try:
         for name, title, fn in sections:
             if not only or name in only:
-                run(name, title, fn)
+                C.section(title, fn)
     finally:
         srv.close()
     if not only or "judge" in only:
-        run("judge", "independent judge (coturn, RFC 5780)", check_judge)
-    print("\nnatlab: %d checks passed, %d failed (%.1f s)"
-          % (passed, len(failures), time.monotonic() - t0))
-    for f in failures:
-        print("  failed: %s" % f)
-    return 1 if failures else 0
+        C.section("independent judge (coturn, RFC 5780)", check_judge)
+    return C.finish()
 
 
 if __name__ == "__main__":
