@@ -221,9 +221,12 @@ void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_
 		c->ctr.ok[idx]++;
 	if (c->conf.verbose) {
 		char a[RV_ADDR_STRLEN];
-		fprintf(stderr, "rvcontrol: %s from %s: %s%s%d\n", rv_method_str(req.method),
-		        rv_addr_fmt(&from->src, a, sizeof(a)), code ? rv_code_str(code) : "ok",
-		        code ? " " : "", code);
+		rv_addr_fmt(&from->src, a, sizeof(a));
+		if (code)
+			fprintf(stderr, "rvcontrol: %s from %s: %d %s\n", rv_method_str(req.method), a,
+			        code, rv_code_str(code));
+		else
+			fprintf(stderr, "rvcontrol: %s from %s: ok\n", rv_method_str(req.method), a);
 	}
 }
 
