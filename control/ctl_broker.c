@@ -276,15 +276,17 @@ static void check_report(struct ctl *c, struct ctl_attempt *a, int s, uint64_t s
                          uint64_t now_ms, const struct ctl_sink *sink)
 {
 	if (!c->dp_connected || !a->side[s].n_ports) {
+		a->side[s].reported = true;
 		advance(c, a, now_ms, sink);
 		return;
 	}
 	struct rv_dpc q = { .type = RV_DPC_OBS_QUERY, .session = session };
 
-	a->obs_seq = ++c->obs_seq;
-	q.seq = a->obs_seq;
-	a->checking = (uint8_t)s;
-	a->phase = CTL_PH_CHECKING;
+	/* Both sides may be checked at once (PREDICT): each its own query. */
+	if (++c->obs_seq == 0)
+		++c->obs_seq;
+	a->side[s].obs_seq = c->obs_seq;
+	q.seq = c->obs_seq;
 	sink->dataplane(sink->ctx, &q);
 }
 
@@ -292,14 +294,21 @@ void ctl_broker_obs(struct ctl *c, const struct rv_dpc *r, uint64_t now_ms,
                     const struct ctl_sink *sink)
 {
 	struct ctl_attempt *a = NULL;
+	struct ctl_side *sd = NULL;
 	struct ctl_reg g;
 
+	if (!r->seq)
+		return;
 	for (unsigned i = 0; i < CTL_ATTEMPTS && !a; i++)
-		if (c->attempts[i].phase == CTL_PH_CHECKING && c->attempts[i].obs_seq == r->seq)
-			a = &c->attempts[i];
+		for (int s = 0; s < 2 && c->attempts[i].phase == CTL_PH_PROBING; s++)
+			if (c->attempts[i].side[s].obs_seq == r->seq) {
+				a = &c->attempts[i];
+				sd = &a->side[s];
+				break;
+			}
 	if (!a)
 		return;
-	struct ctl_side *sd = &a->side[a->checking];
+	sd->obs_seq = 0;
 	if (r->status < 0 || ctl_store_reg_get(c->st, sd->locator, &g) < 0)
 		goto refuse;
 	for (unsigned k = 0; k < sd->n_ports; k++) {
@@ -310,6 +319,7 @@ void ctl_broker_obs(struct ctl *c, const struct rv_dpc *r, uint64_t now_ms,
 		if (!seen)
 			goto refuse;
 	}
+	sd->reported = true;
 	advance(c, a, now_ms, sink);
 	return;
 refuse:
@@ -420,10 +430,10 @@ int ctl_loc_report(const struct ctl_req *r)
 		a->side[s].result = q->result;
 		a->side[s].pending = false;
 	} else if ((q->present & RV_BIT(RV_F_PORTS)) || a->strategy == RV_STRAT_BIRTHDAY) {
-		if (a->side[s].reported || a->phase != CTL_PH_PROBING) {
+		if (a->side[s].got_report || a->phase != CTL_PH_PROBING) {
 			/* A retransmitted report: answer it, change nothing. */
 		} else {
-			a->side[s].reported = true;
+			a->side[s].got_report = true;
 			a->side[s].n_ports = q->n_ports;
 			memcpy(a->side[s].ports, q->ports, sizeof(q->ports[0]) * q->n_ports);
 			check_report(c, a, s, self.session, r->now_ms, r->sink);

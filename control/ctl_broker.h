@@ -24,8 +24,7 @@
 
 enum ctl_phase {
 	CTL_PH_FREE = 0,
-	CTL_PH_PROBING,  /* waiting for the reports the plan needs next */
-	CTL_PH_CHECKING, /* a report is being checked against rvdp's observations */
+	CTL_PH_PROBING,  /* waiting for the (checked) reports the plan needs next */
 	CTL_PH_SPRAYING, /* the last instruction is out: waiting for results */
 	CTL_PH_DONE,
 };
@@ -33,7 +32,9 @@ enum ctl_phase {
 struct ctl_side {
 	uint8_t locator[RV_LOCATOR_LEN];
 	struct rv_nat_info nat;
-	bool reported; /* its probe ports are in */
+	bool got_report; /* its probe ports are in ... */
+	bool reported;   /* ... and rvdp saw them (or there is no rvdp to ask) */
+	uint32_t obs_seq; /* the rvdp query checking them, 0: none out */
 	uint8_t n_ports;
 	uint16_t ports[RV_PORTS_MAX];
 	bool done; /* its RESULT is in */
@@ -54,8 +55,6 @@ struct ctl_attempt {
 	uint8_t sender;   /* 0 caller, 1 callee: who sends bubbles */
 	uint8_t phase;    /* enum ctl_phase */
 	uint8_t step;     /* which instruction comes next */
-	uint8_t checking; /* side whose report awaits rvdp's observations */
-	uint32_t obs_seq;
 	uint64_t started_ms, deadline_ms;
 	struct ctl_side side[2]; /* [0] caller, [1] callee */
 };

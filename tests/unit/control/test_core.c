@@ -726,6 +726,54 @@ Test(broker, observed_ports_let_the_range_through, .init = setup, .fini = teardo
 	cr_assert_eq(i2.range.first, 2010);
 }
 
+/* rvdp's answer to a query for dev's probes: it saw every one of them. */
+static void obs_seen(const struct device *d, uint32_t seq, const uint16_t *ports, unsigned n)
+{
+	struct rv_dpc obs = { .type = RV_DPC_OBS_REPLY, .seq = seq, .n_obs = (uint8_t)n };
+
+	for (unsigned i = 0; i < n; i++)
+		obs.obs[i] = (struct rv_dpc_obs){ T0, rv_addr_v4_host(&d->from.src), ports[i],
+			                          (uint16_t)i, RV_PROBE_DELTA };
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_broker_obs(&ctl, &obs, T0, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+}
+
+Test(broker, predict_checks_both_reports_at_once_in_any_order, .init = setup, .fini = teardown)
+{
+	struct rv_msg ans, ia, ib;
+	uint8_t k[16];
+	const uint16_t pa[] = { 1036, 1037, 1038, 1039, 1040 };
+	const uint16_t pb[] = { 2036, 2037, 2038, 2039, 2040 };
+	unsigned mark;
+
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_SEQUENTIAL);
+	set_nat(&dev_b, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_SEQUENTIAL);
+	ctl.dp_connected = true;
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	mark = n_sent;
+	/* Both report before rvdp answers either query. */
+	cr_assert_eq(report(&dev_a, ans.attempt, pa, 5, NULL), 0);
+	uint32_t qa = last_obsq.seq;
+	cr_assert_eq(report(&dev_b, ans.attempt, pb, 5, NULL), 0);
+	uint32_t qb = last_obsq.seq;
+	cr_assert_eq(n_obsq, 2, "one query per side");
+	cr_assert_neq(qa, qb);
+	/* A retransmitted report changes nothing and asks nothing. */
+	cr_assert_eq(report(&dev_a, ans.attempt, pa, 5, NULL), 0);
+	cr_assert_eq(n_obsq, 2);
+	/* The answers come back in the other order. */
+	obs_seen(&dev_b, qb, pb, 5);
+	cr_assert(!instruct_for(&dev_a, mark, &ia, k), "nothing before both are checked");
+	obs_seen(&dev_a, qa, pa, 5);
+	cr_assert(instruct_for(&dev_a, mark, &ia, k));
+	cr_assert(instruct_for(&dev_b, mark, &ib, k));
+	cr_assert_eq(ia.range.first, 2041, "A aims past B's last observed port");
+	cr_assert_eq(ib.range.first, 1041, "B aims past A's last observed port");
+	cr_assert_eq(ia.delta, 1);
+}
+
 Test(broker, offline_impossible_and_too_frequent_connects_are_refused, .init = setup,
      .fini = teardown)
 {
