@@ -227,7 +227,8 @@ static void rx_end(struct cli *c, struct cli_slot *sl)
 	}
 }
 
-/* Everything queued on one connection. Returns -EPIPE once it is closed. */
+/* Everything queued on one connection. Returns -EPIPE once the partner
+ * closed it, -ETIMEDOUT once it went silent, else 0. */
 int cli_serve(struct cli *c, struct cli_slot *sl, bool server)
 {
 	char buf[CLI_DGRAM_MAX + 1];
@@ -249,7 +250,7 @@ int cli_serve(struct cli *c, struct cli_slot *sl, bool server)
 				(void)rvp_send(sl->k, buf, (size_t)n);
 		}
 	}
-	return n == -EPIPE ? n : 0;
+	return n == -EPIPE || n == -ETIMEDOUT ? n : 0;
 }
 
 /* --- file transfer: the sending side (connect --send) ---------------------- */
@@ -459,8 +460,10 @@ int cli_chat(struct cli *c, struct rvp *p, struct cli_slot *sl)
 				return cli_failed(c, "send", rc);
 		}
 		(void)rvp_process(p, 0);
-		if (cli_serve(c, sl, false) == -EPIPE) {
-			cli_note(c, "the partner closed the connection");
+		rc = cli_serve(c, sl, false);
+		if (rc < 0) {
+			cli_note(c, rc == -EPIPE ? "the partner closed the connection"
+			                         : "the partner went silent: path closed");
 			break;
 		}
 	}

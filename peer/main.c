@@ -703,7 +703,7 @@ static int cmd_listen(struct cli *c, int argc, char **argv)
 			cli_close(&c->o, '}');
 		}
 		for (unsigned i = 0; i < SLOTS; i++)
-			if (slots[i].k && cli_serve(c, &slots[i], true) == -EPIPE) {
+			if (slots[i].k && cli_serve(c, &slots[i], true) < 0) {
 				slot_close(c, &slots[i]);
 				open--;
 			}

@@ -34,7 +34,7 @@
 enum { ANSWERED = 1, SILENT = 0, EXPIRED = 2 };
 
 struct answer {
-	struct rv_addr mapped, other, origin, icmp_from;
+	struct rv_addr mapped, other, origin, from, icmp_from;
 };
 
 /* One Binding transaction on fd. */
@@ -79,6 +79,7 @@ static int binding(int fd, const struct rv_addr *to, uint32_t change, int ttl, i
 				continue;
 			if (rv_stun_get_addr(&m, RV_SA_XOR_MAPPED_ADDRESS, &out->mapped) < 0)
 				continue;
+			out->from = from;
 			if (rv_stun_get_addr(&m, RV_SA_OTHER_ADDRESS, &out->other) < 0)
 				memset(&out->other, 0, sizeof(out->other));
 			if (rv_stun_get_addr(&m, RV_SA_RESPONSE_ORIGIN, &out->origin) < 0)
@@ -113,7 +114,12 @@ static int mapping(struct rvp *p, struct rv_nat_obs *obs, struct rv_addr srv[2][
 
 	if (fd < 0)
 		return fd;
-	(void)peer_udp_local(fd, &obs->local);
+	/* The address we send from, to tell "no NAT" from a translation. */
+	rc = peer_udp_source(fd, &srv[0][0], &obs->local);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
 	memset(&a, 0, sizeof(a));
 	rc = binding(fd, &srv[0][0], 0, 0, TRIES, &a);
 	obs->map[obs->n++] = (struct rv_map_obs){ 0, 0, rc == ANSWERED, a.mapped };
@@ -145,6 +151,23 @@ static int mapping(struct rvp *p, struct rv_nat_obs *obs, struct rv_addr srv[2][
 	return 1;
 }
 
+/* One filtering test: did an answer come from where we asked it to? A
+ * server that ignores CHANGE-REQUEST answers from the primary, which
+ * every NAT lets through, and tells nothing about the filter. */
+static enum rv_seen change_test(int fd, struct rv_addr srv[2][2], uint32_t change)
+{
+	const struct rv_addr *want =
+	        &srv[(change & RV_STUN_CHANGE_IP) ? 1 : 0][(change & RV_STUN_CHANGE_PORT) ? 1 : 0];
+	struct answer a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = binding(fd, &srv[0][0], change, 0, 2, &a);
+	if (rc != ANSWERED)
+		return RV_SEEN_NO;
+	return rv_addr_eq(&a.from, want) ? RV_SEEN_YES : RV_SEEN_UNTESTED;
+}
+
 /* Fig. 7 and Fig. 9 from a socket that has only talked to the primary. */
 static int filtering(struct rvp *p, struct rv_nat_obs *obs, struct rv_addr srv[2][2])
 {
@@ -155,10 +178,11 @@ static int filtering(struct rvp *p, struct rv_nat_obs *obs, struct rv_addr srv[2
 		return fd;
 	rc = binding(fd, &srv[0][0], 0, 0, TRIES, &a);
 	if (rc == ANSWERED) {
-		rc = binding(fd, &srv[0][0], RV_STUN_CHANGE_IP | RV_STUN_CHANGE_PORT, 0, 2, &a);
-		obs->change_ip_port = rc == ANSWERED ? RV_SEEN_YES : RV_SEEN_NO;
-		rc = binding(fd, &srv[0][0], RV_STUN_CHANGE_PORT, 0, 2, &a);
-		obs->change_port = rc == ANSWERED ? RV_SEEN_YES : RV_SEEN_NO;
+		obs->change_ip_port = change_test(fd, srv, RV_STUN_CHANGE_IP | RV_STUN_CHANGE_PORT);
+		obs->change_port = change_test(fd, srv, RV_STUN_CHANGE_PORT);
+		if (obs->change_ip_port == RV_SEEN_UNTESTED || obs->change_port == RV_SEEN_UNTESTED)
+			peer_log(p, "classify: the server answers CHANGE-REQUEST from the "
+			            "wrong address: filtering unknown");
 	}
 	close(fd);
 	return rc < 0 ? rc : 0;

@@ -63,8 +63,8 @@ struct peer_attempt {
 
 struct rvp_conn {
 	struct rvp *p;
-	bool used, closed;
-	bool handed; /* given to the application by connect or accept */
+	bool used, closed, dead; /* dead: went silent (closed too) */
+	bool handed;             /* given to the application by connect or accept */
 	uint64_t attempt;
 	uint8_t key[16];
 	int fd; /* an attempt socket handed over, or the registration one */

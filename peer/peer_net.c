@@ -59,6 +59,31 @@ int peer_udp_local(int fd, struct rv_addr *out)
 	return 0;
 }
 
+int peer_udp_source(int fd, const struct rv_addr *to, struct rv_addr *out)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int rc = peer_udp_local(fd, out), probe;
+
+	if (rc < 0 || rv_addr_v4_host(out) != 0)
+		return rc;
+	/* connect(2) on a throwaway socket asks the routing table without
+	 * sending anything. */
+	probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	to_sa(to, &sa);
+	if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(probe, (struct sockaddr *)&sa, &len) < 0) {
+		rc = -errno;
+		close(probe);
+		return rc;
+	}
+	close(probe);
+	memcpy(out->ip, &sa.sin_addr, 4);
+	return 0;
+}
+
 ssize_t peer_udp_send(int fd, const struct rv_addr *to, const void *buf, size_t len, int ttl)
 {
 	struct sockaddr_in sa;

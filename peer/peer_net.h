@@ -19,6 +19,11 @@ int peer_udp_open(const struct rv_addr *bind);
 /* The socket's local address (after bind), or a negative errno. */
 int peer_udp_local(int fd, struct rv_addr *out);
 
+/* The local address a datagram from fd to `to` leaves with: the socket's
+ * own, with an unbound (0.0.0.0) IP replaced by the one the kernel's
+ * route picks. Sends nothing. Returns 0 or a negative errno. */
+int peer_udp_source(int fd, const struct rv_addr *to, struct rv_addr *out);
+
 /* Send one datagram; ttl 0 keeps the socket's default. Returns the bytes
  * sent or a negative errno (-EAGAIN when the buffer is full). */
 ssize_t peer_udp_send(int fd, const struct rv_addr *to, const void *buf, size_t len, int ttl);

@@ -59,6 +59,12 @@ struct rvp *rvp_create(const struct rvp_conf *conf)
 	p->conf = *conf;
 	if (!p->conf.timeout_ms)
 		p->conf.timeout_ms = 10000;
+	if (!p->conf.keepalive_ms)
+		p->conf.keepalive_ms = 10000;
+	if (!p->conf.dead_ms)
+		p->conf.dead_ms = 35000;
+	if (p->conf.dead_ms < 2 * p->conf.keepalive_ms)
+		p->conf.dead_ms = 2 * p->conf.keepalive_ms;
 	p->t0 = peer_now_ms();
 	p->nat = conf->nat;
 	p->classified = conf->nat.type != RV_NAT_UNKNOWN;

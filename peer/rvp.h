@@ -39,6 +39,10 @@ struct rvp_conf {
 	struct rv_community community;
 	struct rv_nat_info nat; /* known characteristic (type 0: classify) */
 	uint32_t timeout_ms;    /* per blocking call (default 10000) */
+	/* An established path: a keepalive after keepalive_ms without sending
+	 * (default 10000, under common NAT UDP timeouts), and the path is dead
+	 * after dead_ms without hearing the partner (default 35000). */
+	uint32_t keepalive_ms, dead_ms;
 	/* Each step of what the peer does, as a line of text (may be NULL). */
 	void (*timeline)(void *ctx, const char *line);
 	void *timeline_ctx;
@@ -88,8 +92,9 @@ int rvp_accept(struct rvp *p, int timeout_ms, struct rvp_conn **out);
 
 /* Datagrams on an established path (authenticated with the attempt key). */
 int rvp_send(struct rvp_conn *c, const void *buf, size_t len);
-/* Receive one datagram (up to timeout_ms; 0: don't wait): its length, or
- * RVP_E_TIMEOUT. */
+/* Receive one datagram (up to timeout_ms; 0: don't wait): its length,
+ * RVP_E_TIMEOUT, -EPIPE once the partner closed the path, or -ETIMEDOUT
+ * once it went silent for dead_ms (the path is then closed; send fails). */
 int rvp_recv(struct rvp_conn *c, void *buf, size_t cap, int timeout_ms);
 void rvp_close(struct rvp_conn *c);
 

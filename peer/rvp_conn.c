@@ -11,8 +11,6 @@
 #include "proto/keys.h"
 #include "proto/stun.h"
 
-#define KEEPALIVE_MS 15000
-
 static struct peer_attempt *attempt_find(struct rvp *p, uint64_t id, unsigned *slot)
 {
 	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
@@ -370,7 +368,13 @@ void peer_timers(struct rvp *p, uint64_t now_ms)
 	}
 	for (unsigned i = 0; i < PEER_CONNS; i++) {
 		struct rvp_conn *c = &p->conns[i];
-		if (c->used && !c->closed && now_ms - c->last_tx_ms >= KEEPALIVE_MS) {
+		if (c->used && !c->closed && now_ms - c->last_rx_ms >= p->conf.dead_ms) {
+			peer_log(p, "path to the partner silent for %u ms: closed",
+			         p->conf.dead_ms);
+			c->closed = c->dead = true;
+			continue;
+		}
+		if (c->used && !c->closed && now_ms - c->last_tx_ms >= p->conf.keepalive_ms) {
 			uint8_t wire[RV_PDG_MIN];
 			struct rv_pdg k = { .type = RV_PDG_KEEPALIVE,
 				            .attempt = c->attempt,
@@ -390,9 +394,15 @@ uint64_t peer_conn_next(const struct rvp *p)
 	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
 		if (p->attempts[i].used && peer_punch_next(&p->attempts[i].punch) < next)
 			next = peer_punch_next(&p->attempts[i].punch);
-	for (unsigned i = 0; i < PEER_CONNS; i++)
-		if (p->conns[i].used && p->conns[i].last_tx_ms + KEEPALIVE_MS < next)
-			next = p->conns[i].last_tx_ms + KEEPALIVE_MS;
+	for (unsigned i = 0; i < PEER_CONNS; i++) {
+		const struct rvp_conn *c = &p->conns[i];
+		if (!c->used || c->closed)
+			continue;
+		if (c->last_tx_ms + p->conf.keepalive_ms < next)
+			next = c->last_tx_ms + p->conf.keepalive_ms;
+		if (c->last_rx_ms + p->conf.dead_ms < next)
+			next = c->last_rx_ms + p->conf.dead_ms;
+	}
 	return next;
 }
 
@@ -478,7 +488,7 @@ int rvp_send(struct rvp_conn *c, const void *buf, size_t len)
 	int n;
 
 	if (c->closed)
-		return -EPIPE;
+		return c->dead ? -ETIMEDOUT : -EPIPE;
 	if (len > RV_PDG_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	n = rv_pdg_encode(&d, c->key, wire, sizeof(wire));
@@ -497,7 +507,7 @@ int rvp_recv(struct rvp_conn *c, void *buf, size_t cap, int timeout_ms)
 	while (!c->rx_n) {
 		uint64_t now = peer_now_ms();
 		if (c->closed)
-			return -EPIPE;
+			return c->dead ? -ETIMEDOUT : -EPIPE;
 		if (now >= deadline)
 			return RVP_E_TIMEOUT;
 		rvp_process(c->p, (int)(deadline - now < 100 ? deadline - now : 100));
