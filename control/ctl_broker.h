@@ -32,8 +32,8 @@ enum ctl_phase {
 struct ctl_side {
 	uint8_t locator[RV_LOCATOR_LEN];
 	struct rv_nat_info nat;
-	bool got_report; /* its probe ports are in ... */
-	bool reported;   /* ... and rvdp saw them (or there is no rvdp to ask) */
+	bool got_report;  /* its probe ports are in ... */
+	bool reported;    /* ... and rvdp saw them (or there is no rvdp to ask) */
 	uint32_t obs_seq; /* the rvdp query checking them, 0: none out */
 	uint8_t n_ports;
 	uint16_t ports[RV_PORTS_MAX];

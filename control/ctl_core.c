@@ -223,10 +223,11 @@ void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_
 		char a[RV_ADDR_STRLEN];
 		rv_addr_fmt(&from->src, a, sizeof(a));
 		if (code)
-			fprintf(stderr, "rvcontrol: %s from %s: %d %s\n", rv_method_str(req.method), a,
-			        code, rv_code_str(code));
+			fprintf(stderr, "rvcontrol: %s from %s: %d %s\n", rv_method_str(req.method),
+			        a, code, rv_code_str(code));
 		else
-			fprintf(stderr, "rvcontrol: %s from %s: ok\n", rv_method_str(req.method), a);
+			fprintf(stderr, "rvcontrol: %s from %s: ok\n", rv_method_str(req.method),
+			        a);
 	}
 }
 
