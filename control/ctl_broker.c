@@ -400,7 +400,9 @@ int ctl_loc_connect(const struct ctl_req *r)
 			first[s].ttl = (uint8_t)((own->hops ? own->hops : 1) + 1);
 			first[s].present |= RV_BIT(RV_F_TTL);
 		}
-		if (a->strategy == RV_STRAT_BIRTHDAY && s == a->sender) {
+		if (a->strategy == RV_STRAT_BIRTHDAY) {
+			/* The hard side opens this many mappings; the easy side
+			 * is told too, to know its odds when it sprays. */
 			first[s].count = CTL_BIRTHDAY_H;
 			first[s].present |= RV_BIT(RV_F_COUNT);
 		}

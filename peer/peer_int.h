@@ -51,6 +51,7 @@ struct peer_attempt {
 	uint8_t key[16];
 	uint8_t partner[RV_LOCATOR_LEN];
 	uint64_t started_ms;
+	uint32_t hard_socks; /* BIRTHDAY: the mappings the hard side opens */
 	struct peer_punch punch;
 	uint16_t n_fds;
 	int fds[PEER_SOCKS]; /* fds[0] is the registration socket: not ours */

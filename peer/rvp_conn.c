@@ -8,7 +8,9 @@
 
 #include "peer_int.h"
 #include "peer_net.h"
+#include "proto/delta.h"
 #include "proto/keys.h"
+#include "proto/strategy.h"
 #include "proto/stun.h"
 
 static struct peer_attempt *attempt_find(struct rvp *p, uint64_t id, unsigned *slot)
@@ -254,6 +256,14 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 		         rv_strategy_str(in.strategy),
 		         in.role == RV_ROLE_SENDER ? "send the bubbles" : "spray the replies",
 		         rv_addr_fmt(&m->peer_addr, s, sizeof(s)), rv_nat_type_str(m->nat.type));
+		if (in.strategy == RV_STRAT_BIRTHDAY) {
+			a->hard_socks = in.count;
+			if (in.role == RV_ROLE_SENDER)
+				peer_log(p,
+				         "birthday: %u sockets each send a port-assigning packet "
+				         "(TTL %u) to the partner's NAT",
+				         in.count, in.ttl);
+		}
 		peer_punch_start(&a->punch, &in, &p->nat, seed, a->started_ms);
 	} else {
 		if (in.step <= a->punch.ins.step)
@@ -264,6 +274,14 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 		else if (in.has_target)
 			peer_log(p, "server: bubble %u ports from %u every %d", in.target.count,
 			         in.target.first, in.target.step);
+		else if (in.strategy == RV_STRAT_BIRTHDAY && in.count) {
+			struct rv_port_space ps = rv_port_space_default();
+			uint32_t space = (uint32_t)ps.hi - ps.lo + 1;
+			peer_log(p,
+			         "birthday: %u random ports against %u mappings of %u: %u%% chance",
+			         in.count, a->hard_socks, space,
+			         rv_birthday_pct(a->hard_socks, in.count, space));
+		}
 		peer_punch_instruct(&a->punch, &in, peer_now_ms());
 	}
 	run(p, slot);

@@ -123,3 +123,17 @@ int rv_plan_pick(const struct rv_nat_info *caller, const struct rv_nat_info *cal
 	*out = (struct rv_plan){ RV_STRAT_RELAY, RV_ROLE_CALLER, false };
 	return 0;
 }
+
+unsigned rv_birthday_pct(uint32_t hard, uint32_t probes, uint32_t space)
+{
+	double miss = 1.0;
+
+	if (!hard || !probes || !space || hard > space)
+		return 0;
+	if (probes > space - hard)
+		return 100;
+	/* Probe i misses with (space - hard - i) / (space - i). */
+	for (uint32_t i = 0; i < probes; i++)
+		miss *= (double)(space - hard - i) / (double)(space - i);
+	return (unsigned)((1.0 - miss) * 100.0 + 0.5);
+}

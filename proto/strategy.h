@@ -52,3 +52,9 @@ bool rv_nat_reachable(const struct rv_nat_info *n);
  * prefer is out of range.  Context: pure. */
 int rv_plan_pick(const struct rv_nat_info *caller, const struct rv_nat_info *callee,
                  enum rv_strategy prefer, struct rv_plan *out);
+
+/* The chance, in percent, that a birthday attempt meets: `probes` distinct
+ * random ports out of `space` hit at least one of the `hard` mappings the
+ * hard side opened: 1 - C(space - hard, probes) / C(space, probes).
+ * 0 when an argument is 0 or hard > space.  Context: pure. */
+unsigned rv_birthday_pct(uint32_t hard, uint32_t probes, uint32_t space);

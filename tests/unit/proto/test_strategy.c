@@ -133,3 +133,16 @@ Test(strategy, unclassified_nats_and_bad_preferences_are_refused)
 	cr_assert_eq(rv_plan_pick(&pr, &blocked, RV_STRAT_AUTO, &p), -EINVAL);
 	cr_assert_eq(rv_plan_pick(&pr, &pr, RV_STRAT_BIRTHDAY, &p), -EINVAL);
 }
+
+Test(strategy, birthday_odds)
+{
+	/* 256 hard mappings, 1024 random probes over 64512 ports: 1 - (1 - 256/64512)^1024
+	 * is about 98.3 %. */
+	cr_assert_eq(rv_birthday_pct(256, 1024, 64512), 98);
+	cr_assert_eq(rv_birthday_pct(1, 1, 100), 1);
+	cr_assert_eq(rv_birthday_pct(50, 1, 100), 50);
+	cr_assert_eq(rv_birthday_pct(10, 95, 100), 100, "more probes than misses: certain");
+	cr_assert_eq(rv_birthday_pct(0, 10, 100), 0);
+	cr_assert_eq(rv_birthday_pct(10, 0, 100), 0);
+	cr_assert_eq(rv_birthday_pct(200, 10, 100), 0, "absurd input");
+}
