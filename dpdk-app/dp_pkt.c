@@ -64,7 +64,7 @@ static void ip_finish(uint8_t *ip, uint16_t total, uint32_t src, uint32_t dst)
 	ip[1] = 0;
 	rv_put_u16(ip + 2, total);
 	rv_put_u16(ip + 4, 0);
-	rv_put_u16(ip + 6, 0x4000); /* DF: we never fragment */
+	rv_put_u16(ip + 6, 0x4000); /* DF: only the caller's dp_frag_split cuts */
 	ip[8] = TTL_OUT;
 	rv_put_u32(ip + 12, src);
 	rv_put_u32(ip + 16, dst);
@@ -240,10 +240,14 @@ static int build_stun(const struct dp_pkt_ctx *ctx, const struct ask *q, uint8_t
 	 * "change IP and port" source, which the other clients use. */
 	struct rv_addr other = rv_addr_v4(a->ip[1], a->port[q->port_idx ^ 1]);
 	size_t room = (size_t)cap - PAYLOAD_OFF;
+	size_t ip_max = ctx->max_answer > ctx->mtu ? ctx->max_answer : ctx->mtu;
 	struct rv_stun_enc e;
 
-	if (room > (size_t)ctx->mtu - IP_LEN - UDP_LEN)
-		room = (size_t)ctx->mtu - IP_LEN - UDP_LEN;
+	/* Past the MTU only when the caller fragments; PADDING is mirrored at
+	 * its request length, never more, so a padded answer exceeds its
+	 * request by the same few attributes as an unpadded one. */
+	if (room > ip_max - IP_LEN - UDP_LEN)
+		room = ip_max - IP_LEN - UDP_LEN;
 	rv_stun_enc_init_id(&e, frame + PAYLOAD_OFF, room, q->method,
 	                    q->error ? RV_STUN_ERROR : RV_STUN_SUCCESS, q->id);
 	if (q->error) {
@@ -402,7 +406,7 @@ static enum dp_verdict stun(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16
 /* --- IPv4 / UDP ---------------------------------------------------------------- */
 
 static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
-                           uint16_t cap, uint16_t ip_total, uint32_t src, int ip_idx,
+                           uint16_t cap, uint16_t ip_total, uint32_t src, int ip_idx, bool csum_ok,
                            struct dp_punt_info *punt)
 {
 	uint8_t *ip = frame + ETH_LEN, *u = ip + IP_LEN;
@@ -416,7 +420,7 @@ static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_
 	ulen = rv_get_u16(u + 4);
 	if (ulen < UDP_LEN || ulen > ip_total - IP_LEN)
 		return drop(ctx, DP_C_DROP_UDP_BAD);
-	if (rv_get_u16(u + 6) != 0 && !ctx->l4_csum_ok &&
+	if (rv_get_u16(u + 6) != 0 && !csum_ok &&
 	    csum_fold(udp_pseudo(ip, ulen) + csum_add(0, u, ulen)) != 0xffff)
 		return drop(ctx, DP_C_DROP_UDP_BAD);
 	port_idx = our_port(ctx->addrs, rv_get_u16(u + 2));
@@ -452,17 +456,20 @@ static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_
 	return stun(ctx, frame, len, cap, &q, payload, plen);
 }
 
-enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
-                              uint16_t cap, struct dp_punt_info *punt)
+/* whole: a datagram dp_frag reassembled (already counted in RX). */
+static enum dp_verdict handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
+                              uint16_t cap, struct dp_punt_info *punt, bool whole)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	uint16_t n = *len, etype, total;
+	uint16_t n = *len, etype, total, frag;
 	uint8_t *ip;
 	uint32_t src, dst;
 	int ip_idx;
 
-	ctx->ctr[DP_C_RX]++;
-	ctx->ctr[DP_C_BYTES_IN] += n;
+	if (!whole) {
+		ctx->ctr[DP_C_RX]++;
+		ctx->ctr[DP_C_BYTES_IN] += n;
+	}
 	if (n < ETH_LEN)
 		return drop(ctx, DP_C_DROP_SHORT);
 	if (memcmp(frame, ctx->addrs->mac, 6) != 0 && memcmp(frame, bcast, 6) != 0)
@@ -484,8 +491,7 @@ enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint
 	total = rv_get_u16(ip + 2);
 	if (total < IP_LEN || total > n - ETH_LEN)
 		return drop(ctx, DP_C_DROP_IP_BAD);
-	if (rv_get_u16(ip + 6) & 0x3fff)
-		return drop(ctx, DP_C_DROP_IP_FRAG);
+	frag = rv_get_u16(ip + 6) & 0x3fff; /* MF or an offset */
 	if (csum_fold(csum_add(0, ip, IP_LEN)) != 0xffff)
 		return drop(ctx, DP_C_DROP_IP_BAD);
 	src = rv_get_u32(ip + 12);
@@ -495,14 +501,33 @@ enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint
 		return drop(ctx, DP_C_DROP_NOT_OURS_IP);
 	if (martian(ctx->addrs, src))
 		return drop(ctx, DP_C_DROP_IP_BAD);
+	if (frag) {
+		/* dp_frag_input counts its outcome (reassembly keeps no mbuf). */
+		if (ctx->reassembly && !whole)
+			return DP_FRAG;
+		return drop(ctx, DP_C_DROP_IP_FRAG);
+	}
 	switch (ip[9]) {
 	case 17:
-		return udp(ctx, frame, len, cap, total, src, ip_idx, punt);
+		return udp(ctx, frame, len, cap, total, src, ip_idx, ctx->l4_csum_ok && !whole,
+		           punt);
 	case 1:
 		return icmp(ctx, frame, len, total, src, dst);
 	default:
 		return drop(ctx, DP_C_DROP_PROTO);
 	}
+}
+
+enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
+                              uint16_t cap, struct dp_punt_info *punt)
+{
+	return handle(ctx, frame, len, cap, punt, false);
+}
+
+enum dp_verdict dp_pkt_handle_reassembled(const struct dp_pkt_ctx *ctx, uint8_t *frame,
+                                          uint16_t *len, uint16_t cap, struct dp_punt_info *punt)
+{
+	return handle(ctx, frame, len, cap, punt, true);
 }
 
 int dp_pkt_build_udp(uint8_t *frame, size_t cap, const uint8_t src_mac[6], const uint8_t dst_mac[6],

@@ -9,8 +9,11 @@
  *
  * No syscalls, locks, allocation or logging: every outcome is a counter.
  * IPv4 only (rvdp owns two public IPv4 addresses, DESIGN §2.1); IP options
- * and fragments are dropped (no STUN client sends them; a reassembly
- * buffer would be a memory weapon).
+ * are dropped (no STUN client sends them). Fragments for us go to the
+ * caller's bounded reassembly table (dp_frag.h) when it has one, and the
+ * whole datagram comes back through dp_pkt_handle_reassembled; answers may
+ * then exceed the MTU (ctx->max_answer) and the caller cuts them into
+ * fragments (RFC 5780 §7.6 PADDING makes both happen on purpose).
  */
 #pragma once
 
@@ -22,7 +25,10 @@
 #include "dpdk-app/dp_table.h"
 #include "proto/rv_addr.h"
 
-/* Every outcome, counted per lcore. Order is the telemetry order. */
+/* Every outcome, counted per lcore. Order is the telemetry order. Each
+ * frame counts exactly one outcome; RX, BYTES_*, RX_REASSEMBLED,
+ * TX_FRAGMENTED, DROP_FRAG_TIMEOUT and DROP_FRAG_EVICTED are counted
+ * besides it (per frame, per datagram or per train). */
 #define DP_COUNTERS(X)                                                                 \
 	X(RX, "rx")                                                                    \
 	X(TX_BINDING, "tx_binding")                 /* plain Binding success */        \
@@ -41,7 +47,7 @@
 	X(DROP_IPV6, "drop_ipv6")                                                      \
 	X(DROP_IP_BAD, "drop_ip_bad") /* version, length, checksum */                  \
 	X(DROP_IP_OPTIONS, "drop_ip_options")                                          \
-	X(DROP_IP_FRAG, "drop_ip_frag")                                                \
+	X(DROP_IP_FRAG, "drop_ip_frag") /* no reassembly */                            \
 	X(DROP_NOT_OURS_IP, "drop_not_ours_ip")                                        \
 	X(DROP_PROTO, "drop_proto") /* not UDP or ICMP */                              \
 	X(DROP_ICMP_OTHER, "drop_icmp_other")                                          \
@@ -57,9 +63,21 @@
 	X(DROP_RL_SRC_PKTS, "drop_rl_src_pkts")                                        \
 	X(DROP_RL_SRC_BYTES, "drop_rl_src_bytes")                                      \
 	X(DROP_RL_GLOB_BYTES, "drop_rl_glob_bytes")                                    \
-	X(DROP_TOO_BIG, "drop_too_big")     /* answer would not fit / MTU */           \
-	X(DROP_PUNT_FULL, "drop_punt_full") /* set by the lcore loop */                \
-	X(DROP_TX_FULL, "drop_tx_full")     /* set by the lcore loop */                \
+	X(DROP_TOO_BIG, "drop_too_big")             /* answer would not fit / MTU */   \
+	X(DROP_PUNT_FULL, "drop_punt_full")         /* set by the lcore loop */        \
+	X(DROP_TX_FULL, "drop_tx_full")             /* set by the lcore loop */        \
+	X(DROP_NO_MBUF, "drop_no_mbuf")             /* for fragments; lcore */         \
+	X(RX_FRAG, "rx_frag")                       /* kept for reassembly */          \
+	X(RX_REASSEMBLED, "rx_reassembled")         /* per datagram */                 \
+	X(TX_FRAGMENTED, "tx_fragmented")           /* answer cut; lcore */            \
+	X(DROP_FRAG_PROTO, "drop_frag_proto")       /* not UDP */                      \
+	X(DROP_FRAG_BAD, "drop_frag_bad")           /* empty, not 8 x n */             \
+	X(DROP_FRAG_DUP, "drop_frag_dup")           /* piece only */                   \
+	X(DROP_FRAG_OVERLAP, "drop_frag_overlap")   /* and the train */                \
+	X(DROP_FRAG_TOO_BIG, "drop_frag_too_big")   /* --frag-max-size */              \
+	X(DROP_FRAG_TOO_MANY, "drop_frag_too_many") /* --frag-max-frags */             \
+	X(DROP_FRAG_TIMEOUT, "drop_frag_timeout")   /* per train */                    \
+	X(DROP_FRAG_EVICTED, "drop_frag_evicted")   /* per train */                    \
 	X(BYTES_IN, "bytes_in")                                                        \
 	X(BYTES_OUT, "bytes_out")
 
@@ -89,6 +107,8 @@ struct dp_pkt_ctx {
 	uint64_t now_us;        /* monotonic, for the budgets */
 	uint64_t now_ms;        /* Unix ms, for session expiry and observations */
 	uint16_t mtu;           /* largest IP packet to send (1500) */
+	uint16_t max_answer;    /* caller fragments answers up to this (0: mtu) */
+	bool reassembly;        /* fragments for us: DP_FRAG, else drop_ip_frag */
 	bool l4_csum_ok;        /* the NIC verified the UDP checksum */
 	/* CRC-32 for FINGERPRINT: rte_net_crc in rvdp, rv_crc32 in tests. */
 	uint32_t (*crc32)(const void *p, size_t n);
@@ -99,6 +119,7 @@ enum dp_verdict {
 	DP_DROP = 0,
 	DP_TX,   /* frame rewritten in place: send it back out the same port */
 	DP_PUNT, /* hand to the control thread; frame unchanged */
+	DP_FRAG, /* an IPv4 fragment for us: give it to dp_frag_input */
 };
 
 /* For a punted frame: what the control thread needs without re-parsing. */
@@ -112,11 +133,23 @@ struct dp_punt_info {
 
 /* Handle the frame frame[0..*len) in place; cap is the writable room
  * (data length + tailroom), since answers may be longer than requests.
- * Returns the verdict; on DP_TX *len is the answer's length, on DP_PUNT
- * *punt is filled. Counts exactly one outcome counter (plus RX and bytes).
+ * Returns the verdict; on DP_TX *len is the answer's length (above
+ * ETH + mtu only up to ctx->max_answer, which says the caller cuts such
+ * answers into fragments; budgets apply as to any answer), on
+ * DP_PUNT *punt is filled. Counts exactly one outcome counter (plus RX and
+ * bytes), except for DP_FRAG (only with ctx->reassembly), whose outcome
+ * dp_frag_input counts.
  * Context: lcore (RCU reader when ctx->table is set). */
 enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
                               uint16_t cap, struct dp_punt_info *punt);
+
+/* dp_pkt_handle for a datagram dp_frag_input completed (in the table's
+ * buffer, cap its room): the same checks and answers, never DP_FRAG; the
+ * UDP checksum is always verified (ctx->l4_csum_ok is about the last
+ * piece only); counts its outcome but not RX/BYTES_IN (its pieces did).
+ * Context: lcore (RCU reader when ctx->table is set). */
+enum dp_verdict dp_pkt_handle_reassembled(const struct dp_pkt_ctx *ctx, uint8_t *frame,
+                                          uint16_t *len, uint16_t cap, struct dp_punt_info *punt);
 
 /* Build an Ethernet/IPv4/UDP frame around payload for the control
  * thread's SEND: src/dst are IPv4 rv_addrs, dst_mac the next hop. Returns

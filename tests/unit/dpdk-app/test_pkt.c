@@ -569,6 +569,131 @@ Test(pkt, an_answer_that_does_not_fit_the_buffer_is_dropped)
 	cr_assert_eq(ctr[DP_C_DROP_TOO_BIG], 1);
 }
 
+/* --- fragments and answers above the MTU (dp_frag.h does the cutting) ------------ */
+
+static size_t pad_len;
+static void add_padding_n(struct rv_stun_enc *e)
+{
+	static uint8_t pad[9000];
+	rv_stun_enc_attr(e, RV_SA_PADDING, pad, pad_len);
+}
+
+/* A Binding with pad_len bytes of PADDING, in a frame of up to 9100. */
+static uint16_t padded(uint8_t *f, size_t cap, size_t plen, bool fp)
+{
+	static uint8_t stun[9100];
+	pad_len = plen;
+	return frame_to(f, cap, "192.0.2.1:3478", stun,
+	                binding(stun, sizeof(stun), add_padding_n, fp));
+}
+
+Test(pkt, a_fragment_for_us_goes_to_reassembly_and_counts_no_outcome_yet)
+{
+	uint8_t stun[128], f[2048];
+	struct dp_pkt_ctx c = ctx_plain();
+	struct dp_punt_info p;
+	uint16_t len = frame_to(f, sizeof(f), "192.0.2.1:3478", stun, binding(stun, 128, NULL, 1));
+	uint64_t outcomes = 0;
+
+	c.reassembly = true;
+	rv_put_u16(f + 20, 0x2000); /* MF */
+	fix_ip_sum(f);
+	cr_assert_eq(dp_pkt_handle(&c, f, &len, sizeof(f), &p), DP_FRAG);
+	for (int k = 0; k < DP_C_COUNT; k++)
+		if (k != DP_C_RX && k != DP_C_BYTES_IN)
+			outcomes += ctr[k];
+	cr_assert_eq(ctr[DP_C_RX], 1);
+	cr_assert_eq(outcomes, 0, "dp_frag_input counts it");
+	/* Still checked like any frame first; never handed on twice. */
+	f[33] = 3;
+	fix_ip_sum(f);
+	cr_assert_eq(dp_pkt_handle(&c, f, &len, sizeof(f), &p), DP_DROP);
+	cr_assert_eq(ctr[DP_C_DROP_NOT_OURS_IP], 1);
+	f[33] = 1;
+	fix_ip_sum(f);
+	cr_assert_eq(dp_pkt_handle_reassembled(&c, f, &len, sizeof(f), &p), DP_DROP);
+	cr_assert_eq(ctr[DP_C_DROP_IP_FRAG], 1);
+}
+
+Test(pkt, answers_pass_the_mtu_only_when_the_caller_fragments)
+{
+	static uint8_t f[4096];
+	struct dp_pkt_ctx c = ctx_plain();
+	struct rv_stun_msg m;
+	uint16_t len = padded(f, sizeof(f), 1460, true), req = len;
+
+	cr_assert_eq(run(&c, f, &len), DP_DROP, "1548-byte answer, MTU 1500");
+	cr_assert_eq(ctr[DP_C_DROP_TOO_BIG], 1);
+	c.max_answer = 9000;
+	len = padded(f, sizeof(f), 1460, true);
+	cr_assert_eq(run(&c, f, &len), DP_TX);
+	cr_assert_eq(len, req + 36);
+	cr_assert_gt(len, 14 + 1500);
+	assert_answer(f, len, "192.0.2.1:3478", "198.51.100.10:40000", &m);
+	cr_assert_eq(rv_stun_find(&m, RV_SA_PADDING)->len, 1460);
+	cr_assert_eq(rv_stun_check_fingerprint(&m), 0);
+	cr_assert_eq(rv_get_u16(f + 20), 0x4000, "whole, DF: dp_frag_split cuts and clears it");
+	/* Never past the caller's buffer, whatever max_answer says. */
+	len = padded(f, sizeof(f), 1460, true);
+	cr_assert_eq(dp_pkt_handle(&c, f, &len, (uint16_t)(len + 20), &(struct dp_punt_info){ 0 }),
+	             DP_DROP);
+	cr_assert_eq(ctr[DP_C_DROP_TOO_BIG], 2);
+}
+
+ParameterizedTestParameters(pkt, padding_is_mirrored_at_its_length_and_never_adds_excess)
+{
+	static size_t sizes[] = { 1, 4, 100, 1400, 1460, 1500, 2900, 4000, 8000 };
+	return cr_make_param_array(size_t, sizes, sizeof(sizes) / sizeof(sizes[0]));
+}
+
+/* RFC 5780 §7.6 pads answers; mirroring at the request's length means a
+ * padded answer exceeds its request by the same 36 bytes (the three address
+ * attributes) as an unpadded one: PADDING itself never amplifies. */
+ParameterizedTest(size_t *size, pkt, padding_is_mirrored_at_its_length_and_never_adds_excess)
+{
+	static uint8_t f[9100];
+	struct dp_pkt_ctx c = ctx_plain();
+	struct rv_stun_msg m;
+	struct dp_punt_info p;
+	uint16_t len = padded(f, sizeof(f), *size, false), req = len;
+
+	c.max_answer = 9000;
+	cr_assert_eq(dp_pkt_handle_reassembled(&c, f, &len, sizeof(f), &p), DP_TX);
+	cr_assert_eq(len - req, 36, "PADDING %zu: %u-byte answer to %u", *size, len, req);
+	assert_answer(f, len, "192.0.2.1:3478", "198.51.100.10:40000", &m);
+	cr_assert_eq(rv_stun_find(&m, RV_SA_PADDING)->len, *size);
+}
+
+Test(pkt, padding_beyond_the_answer_cap_is_dropped_not_answered)
+{
+	static uint8_t f[9100];
+	struct dp_pkt_ctx c = ctx_plain();
+	struct dp_punt_info p;
+	uint16_t len = padded(f, sizeof(f), 8940, false);
+
+	c.max_answer = 9000;
+	cr_assert_eq(len - 14, 8992, "a request within 9000 bytes...");
+	cr_assert_eq(dp_pkt_handle_reassembled(&c, f, &len, sizeof(f), &p), DP_DROP,
+	             "...whose answer is not");
+	cr_assert_eq(ctr[DP_C_DROP_TOO_BIG], 1);
+}
+
+Test(pkt, a_reassembled_datagram_is_checked_whole_and_not_counted_as_a_frame)
+{
+	static uint8_t f[4096];
+	struct dp_pkt_ctx c = ctx_plain();
+	struct dp_punt_info p;
+	uint16_t len = padded(f, sizeof(f), 1500, true);
+
+	c.max_answer = 9000;
+	c.l4_csum_ok = true; /* about the last piece only: ignored */
+	f[40] ^= 0x55;
+	cr_assert_eq(dp_pkt_handle_reassembled(&c, f, &len, sizeof(f), &p), DP_DROP);
+	cr_assert_eq(ctr[DP_C_DROP_UDP_BAD], 1);
+	cr_assert_eq(ctr[DP_C_RX], 0);
+	cr_assert_eq(ctr[DP_C_BYTES_IN], 0);
+}
+
 Test(pkt, arp_for_either_address_is_answered_and_others_ignored)
 {
 	uint8_t f[60] = { 0 };
@@ -770,6 +895,27 @@ Test(budget, spoofed_source_gets_no_more_than_its_excess_bytes_then_nothing_larg
 	/* A padded one mirrors its padding, so it still amplifies: refused. */
 	len = frame_to(f, sizeof(f), "192.0.2.1:3478", stun, binding(stun, 256, add_padding, 0));
 	cr_assert_eq(run(&c, f, &len), DP_DROP);
+	free(rl);
+}
+
+Test(budget, padded_answers_above_the_mtu_pay_like_any_other)
+{
+	struct dp_rl_conf conf = { .slots = 64, .src_bytes = 100, .src_bytes_rate = 1, .seed = 7 };
+	struct dp_rl *rl = calloc(1, dp_rl_size(&conf));
+	static uint8_t f[4096];
+	struct dp_pkt_ctx c = ctx_plain();
+	int answered = 0;
+
+	cr_assert_eq(dp_rl_init(rl, &conf, 1), 0);
+	c.rl = rl;
+	c.max_answer = 9000;
+	for (int i = 0; i < 5; i++) {
+		uint16_t len = padded(f, sizeof(f), 1500, false);
+		if (run(&c, f, &len) == DP_TX)
+			answered++;
+	}
+	cr_assert_eq(answered, 2, "36 excess bytes each, 1500 of PADDING or not");
+	cr_assert_eq(ctr[DP_C_DROP_RL_SRC_BYTES], 3);
 	free(rl);
 }
 
