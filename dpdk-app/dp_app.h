@@ -16,6 +16,7 @@
 #include <rte_ring.h>
 
 #include "dpdk-app/dp_conf.h"
+#include "dpdk-app/dp_frag.h"
 #include "dpdk-app/dp_pkt.h"
 #include "dpdk-app/dp_rl.h"
 #include "dpdk-app/dp_table.h"
@@ -30,6 +31,8 @@ struct dp_lcore {
 	uint16_t port;
 	uint16_t queue;
 	struct dp_rl *rl;
+	struct dp_frag *frag;          /* reassembly table (NULL: --frag-slots 0) */
+	uint16_t ip_id;                /* IP ID of the next fragmented answer */
 	struct rte_ring *tx_ring;      /* control thread -> this lcore (SP/SC) */
 	volatile uint64_t last_rx_tsc; /* for --max-idle-ms */
 	uint64_t ctr[DP_C_COUNT] __rte_cache_aligned;

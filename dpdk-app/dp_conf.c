@@ -57,6 +57,14 @@ const struct rv_opt dp_conf_opts[] = {
 	  NULL, "N", "global budget of excess answer bytes (burst; 0: none)" },
 	{ "rl-global-bytes-rate", 0, RV_OPT_UINT, SZ(rl_glob_bytes_rate), O(rl_glob_bytes_rate), 0,
 	  INT64_MAX, NULL, "N", "... refill, bytes per second" },
+	{ "frag-slots", 0, RV_OPT_UINT, SZ(frag_slots), O(frag_slots), 0, 1u << 20, NULL, "N",
+	  "datagrams reassembled at once per lcore (power of two >= 4; 0: none)" },
+	{ "frag-max-size", 0, RV_OPT_UINT, SZ(frag_max_size), O(frag_max_size), 576, 65000, NULL,
+	  "N", "largest IPv4 datagram reassembled or answer sent in fragments" },
+	{ "frag-max-frags", 0, RV_OPT_UINT, SZ(frag_max_frags), O(frag_max_frags), 2, 255, NULL,
+	  "N", "most fragments per datagram" },
+	{ "frag-timeout-ms", 0, RV_OPT_UINT, SZ(frag_timeout_ms), O(frag_timeout_ms), 1, 60000,
+	  NULL, "N", "drop a datagram still incomplete N ms after its first fragment" },
 	{ "json", 0, RV_OPT_BOOL, SZ(json), O(json), 0, 0, NULL, NULL,
 	  "print the exit report as JSON" },
 	{ "verbose", 'v', RV_OPT_BOOL, SZ(verbose), O(verbose), 0, 0, NULL, NULL,
@@ -89,6 +97,13 @@ void dp_conf_defaults(struct dp_conf *c)
 	c->rl_src_pkts_rate = 128;
 	c->rl_glob_bytes = 8u << 20;
 	c->rl_glob_bytes_rate = 8u << 20;
+	/* RFC 5780 PADDING tests send ~1.5 KB requests in two fragments,
+	 * retransmitted after 500 ms (RFC 8489 RTO): a train not whole within
+	 * a second is dead. 256 x 9 KB = 2.3 MB per lcore. */
+	c->frag_slots = 256;
+	c->frag_max_size = 9000;
+	c->frag_max_frags = 32;
+	c->frag_timeout_ms = 1000;
 }
 
 static bool pow2(uint64_t v)
@@ -118,6 +133,8 @@ int dp_conf_check(const struct dp_conf *c, char *err, size_t errlen)
 		bad = "'table-buckets' and 'table-max' must be powers of two, buckets <= max";
 	else if (!pow2(c->rl_slots))
 		bad = "'rl-slots' must be a power of two";
+	else if (c->frag_slots && (!pow2(c->frag_slots) || c->frag_slots < 4))
+		bad = "'frag-slots' must be 0 or a power of two >= 4";
 	else if (c->mac[0]) {
 		uint8_t mac[6];
 		if (dp_conf_mac(c->mac, mac) < 0)

@@ -30,6 +30,11 @@ struct dp_conf {
 	uint32_t rl_src_bytes, rl_src_bytes_rate;
 	uint32_t rl_src_pkts, rl_src_pkts_rate;
 	uint64_t rl_glob_bytes, rl_glob_bytes_rate;
+	uint32_t frag_slots;      /* reassembly trains per lcore (0: drop fragments) */
+	uint32_t frag_max_size;   /* largest datagram reassembled or answer fragmented */
+	uint32_t frag_max_frags;  /* most pieces per datagram */
+	uint32_t frag_timeout_ms; /* a train's life from its first piece */
+
 	bool json; /* exit report as JSON */
 	bool verbose;
 };
@@ -38,12 +43,13 @@ struct dp_conf {
 extern const struct rv_opt dp_conf_opts[];
 
 /* Defaults: ports 3478/3479, control socket /run/rvdp.sock, MTU 1500,
- * bursts of 32, budgets sized for a public edge.  Context: pure. */
+ * bursts of 32, budgets sized for a public edge, 256 reassembly trains of
+ * up to 9000 bytes per lcore.  Context: pure. */
 void dp_conf_defaults(struct dp_conf *c);
 
 /* Checks across keys after parsing: both addresses set, IPv4, distinct,
- * ports distinct, power-of-two sizes. err names the key. Returns 0 or
- * -EINVAL.  Context: pure. */
+ * ports distinct, power-of-two sizes (frag-slots: 0 or >= 4). err names
+ * the key. Returns 0 or -EINVAL.  Context: pure. */
 int dp_conf_check(const struct dp_conf *c, char *err, size_t errlen);
 
 /* Parse "02:00:00:00:00:01". Returns 0 or -EINVAL.  Context: pure. */

@@ -1,6 +1,13 @@
 /* dp_lcore.c — the datapath poll loop (STYLE.md, "The dataplane loop"):
  * burst in, handle each packet in place, one tx_burst, free the unsent,
- * one quiescent state per loop. No syscalls, locks, allocation or logs. */
+ * one quiescent state per loop. No syscalls, locks, allocation or logs.
+ *
+ * IPv4 fragments (dp_frag.h) are copied into this lcore's reassembly table
+ * and their mbufs freed at once; a completed datagram is handled in the
+ * table's buffer and its answer copied out. An answer above the MTU leaves
+ * as several frames: the request's mbuf carries the first, the others come
+ * from the pool (mempool cache, no lock).
+ */
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -12,18 +19,155 @@
 #include "proto/stun.h"
 
 #define MAX_BURST 256
+/* Room for a burst of answers, a ring's worth of SENDs and one answer's
+ * fragments; fuller than TXQ_SIZE - MAX_BURST, the queue goes out early. */
+#define TXQ_SIZE (MAX_BURST * 2 + DP_FRAG_MAX_OUT)
 /* Empty polls before an idle lcore starts sleeping (--idle-sleep-us). */
 #define IDLE_POLLS 64
+/* Reassembly slots checked for expiry per loop. */
+#define EXPIRE_PER_LOOP 8
+
+struct txq {
+	struct rte_mbuf *m[TXQ_SIZE];
+	unsigned n;
+};
+
+static void txq_flush(struct dp_lcore *l, struct txq *q)
+{
+	unsigned sent;
+
+	if (!q->n)
+		return;
+	sent = rte_eth_tx_burst(l->port, l->queue, q->m, (uint16_t)q->n);
+	if (sent < q->n) {
+		l->ctr[DP_C_DROP_TX_FULL] += q->n - sent;
+		rte_pktmbuf_free_bulk(&q->m[sent], q->n - sent);
+	}
+	q->n = 0;
+}
+
+static void set_len(struct rte_mbuf *m, uint16_t len)
+{
+	m->data_len = len;
+	m->pkt_len = len;
+	m->ol_flags = 0;
+}
+
+/* Send the answer frame[0..len) (m's own data, or a reassembly buffer) as
+ * one frame, or cut into fragments when it exceeds mtu. m is reused for
+ * the first frame; on failure it is freed. dp_pkt counted len in BYTES_OUT;
+ * the fragments' extra headers are added here. */
+static void send_answer(struct dp_lcore *l, struct txq *q, struct rte_mbuf *m, const uint8_t *frame,
+                        uint16_t len, uint16_t mtu)
+{
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t room = (uint16_t)(m->buf_len - m->data_off);
+	unsigned k = dp_frag_count(len, mtu);
+	struct rte_mbuf *more[DP_FRAG_MAX_OUT];
+	uint64_t bytes = 0;
+	int n;
+
+	if (q->n + (k ? k : 1) > TXQ_SIZE - MAX_BURST)
+		txq_flush(l, q);
+	if (k == 1 && len <= room) {
+		if (frame != data)
+			memcpy(data, frame, len);
+		set_len(m, len);
+		q->m[q->n++] = m;
+		return;
+	}
+	if (k < 2 || k > DP_FRAG_MAX_OUT) {
+		l->ctr[DP_C_DROP_TOO_BIG]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (rte_pktmbuf_alloc_bulk(l->app->pool, more, k - 1) != 0) {
+		l->ctr[DP_C_DROP_NO_MBUF]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* The others first: the first piece may be cut from frame in place. */
+	for (unsigned i = 1; i < k; i++) {
+		struct rte_mbuf *f = more[i - 1];
+
+		n = dp_frag_split(frame, len, mtu, l->ip_id, i, rte_pktmbuf_mtod(f, uint8_t *),
+		                  rte_pktmbuf_tailroom(f));
+		if (n < 0)
+			goto fail;
+		set_len(f, (uint16_t)n);
+		bytes += (uint64_t)n;
+	}
+	n = dp_frag_split(frame, len, mtu, l->ip_id, 0, data, room);
+	if (n < 0)
+		goto fail;
+	set_len(m, (uint16_t)n);
+	bytes += (uint64_t)n;
+	q->m[q->n++] = m;
+	for (unsigned i = 1; i < k; i++)
+		q->m[q->n++] = more[i - 1];
+	l->ip_id++;
+	l->ctr[DP_C_TX_FRAGMENTED]++;
+	l->ctr[DP_C_BYTES_OUT] += bytes - len;
+	return;
+fail:
+	/* Not reached with dp_pkt's frames; counted, never a leak. */
+	l->ctr[DP_C_DROP_TOO_BIG]++;
+	rte_pktmbuf_free_bulk(more, k - 1);
+	rte_pktmbuf_free(m);
+}
+
+/* A fragment: into the table; when it completes the datagram, handle that
+ * and send or punt the outcome with m. Frees m otherwise. */
+static void fragment(struct dp_lcore *l, const struct dp_pkt_ctx *ctx, struct txq *q,
+                     struct rte_mbuf *m, uint16_t len, uint16_t mtu, struct rte_mbuf **drops,
+                     unsigned *ndrop)
+{
+	struct dp_app *app = l->app;
+	struct dp_frag_done dg;
+	struct dp_punt_info punt;
+	enum dp_verdict v;
+
+	if (dp_frag_input(l->frag, rte_pktmbuf_mtod(m, uint8_t *), len, ctx->now_us / 1000, l->ctr,
+	                  &dg) != DP_FRAG_DONE) {
+		drops[(*ndrop)++] = m;
+		return;
+	}
+	v = dp_pkt_handle_reassembled(ctx, dg.frame, &dg.len, dg.cap, &punt);
+	if (v == DP_TX) {
+		send_answer(l, q, m, dg.frame, dg.len, mtu);
+		return;
+	}
+	if (v == DP_PUNT) {
+		if (dg.len <= m->buf_len - m->data_off) {
+			memcpy(rte_pktmbuf_mtod(m, uint8_t *), dg.frame, dg.len);
+			set_len(m, dg.len);
+			if (rte_ring_mp_enqueue(app->punt_ring, m) == 0)
+				return;
+			l->ctr[DP_C_DROP_PUNT_FULL]++;
+		} else {
+			l->ctr[DP_C_DROP_TOO_BIG]++;
+		}
+		l->ctr[DP_C_PUNT]--; /* re-filed: it did not get punted */
+	}
+	drops[(*ndrop)++] = m;
+}
 
 int dp_lcore_main(void *arg)
 {
 	struct dp_lcore *l = arg;
 	struct dp_app *app = l->app;
-	struct rte_mbuf *rx[MAX_BURST], *txq[MAX_BURST * 2], *drops[MAX_BURST];
+	struct rte_mbuf *rx[MAX_BURST], *drops[MAX_BURST];
+	struct txq q = { .n = 0 };
+	/* An answer frame must fit one mbuf: past that, fragment sooner. */
+	uint16_t mtu =
+	        (uint16_t)RTE_MIN((unsigned)app->conf.mtu, rte_pktmbuf_data_room_size(app->pool) -
+	                                                           RTE_PKTMBUF_HEADROOM - 14u);
 	struct dp_pkt_ctx ctx = { .addrs = &app->addrs,
 		                  .rl = l->rl,
 		                  .table = app->table,
-		                  .mtu = app->conf.mtu,
+		                  .mtu = mtu,
+		                  .max_answer = (uint16_t)app->conf.frag_max_size,
+		                  .reassembly = l->frag != NULL,
 		                  .crc32 = dp_crc32,
 		                  .ctr = l->ctr };
 	uint16_t burst = app->conf.burst;
@@ -32,7 +176,7 @@ int dp_lcore_main(void *arg)
 	urcu_qsbr_register_thread();
 	while (!app->quit) {
 		uint16_t n = rte_eth_rx_burst(l->port, l->queue, rx, burst);
-		unsigned ntx = 0, ndrop = 0, sent;
+		unsigned ndrop = 0;
 
 		if (n) {
 			uint64_t tsc = rte_rdtsc();
@@ -47,6 +191,7 @@ int dp_lcore_main(void *arg)
 			struct dp_punt_info punt;
 			uint16_t len = rte_pktmbuf_data_len(m);
 			uint16_t cap = (uint16_t)(len + rte_pktmbuf_tailroom(m));
+			uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 			enum dp_verdict v;
 
 			if (i + 1 < n)
@@ -61,12 +206,11 @@ int dp_lcore_main(void *arg)
 			}
 			ctx.l4_csum_ok = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
 			                 RTE_MBUF_F_RX_L4_CKSUM_GOOD;
-			v = dp_pkt_handle(&ctx, rte_pktmbuf_mtod(m, uint8_t *), &len, cap, &punt);
+			v = dp_pkt_handle(&ctx, frame, &len, cap, &punt);
 			if (v == DP_TX) {
-				m->data_len = len;
-				m->pkt_len = len;
-				m->ol_flags = 0;
-				txq[ntx++] = m;
+				send_answer(l, &q, m, frame, len, mtu);
+			} else if (v == DP_FRAG) {
+				fragment(l, &ctx, &q, m, len, mtu, drops, &ndrop);
 			} else if (v == DP_PUNT) {
 				if (rte_ring_mp_enqueue(app->punt_ring, m) != 0) {
 					/* Re-file the outcome: it did not get punted. */
@@ -79,16 +223,13 @@ int dp_lcore_main(void *arg)
 			}
 		}
 		/* Frames the control thread built (rvcontrol's SENDs). */
-		ntx += rte_ring_sc_dequeue_burst(l->tx_ring, (void **)&txq[ntx], MAX_BURST, NULL);
-		if (ntx) {
-			sent = rte_eth_tx_burst(l->port, l->queue, txq, (uint16_t)ntx);
-			if (sent < ntx) {
-				l->ctr[DP_C_DROP_TX_FULL] += ntx - sent;
-				rte_pktmbuf_free_bulk(&txq[sent], ntx - sent);
-			}
-		}
+		q.n += rte_ring_sc_dequeue_burst(l->tx_ring, (void **)&q.m[q.n], MAX_BURST, NULL);
+		txq_flush(l, &q);
 		if (ndrop)
 			rte_pktmbuf_free_bulk(drops, ndrop);
+		if (l->frag && dp_frag_live(l->frag))
+			dp_frag_expire(l->frag, dp_app_us(app, rte_rdtsc()) / 1000, EXPIRE_PER_LOOP,
+			               l->ctr);
 		urcu_qsbr_quiescent_state();
 		if (!n && app->conf.idle_sleep_us && ++idle > IDLE_POLLS) {
 			/* Offline before blocking: the writer must not wait on us. */

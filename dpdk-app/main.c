@@ -156,6 +156,29 @@ static int setup(char *err, size_t errlen)
 			}
 		}
 	}
+	if (app.conf.frag_slots) {
+		struct dp_frag_conf fc = {
+			.slots = app.conf.frag_slots,
+			.max_size = app.conf.frag_max_size,
+			.max_frags = app.conf.frag_max_frags,
+			.timeout_ms = app.conf.frag_timeout_ms,
+		};
+		for (unsigned i = 0; i < app.n_lcores; i++) {
+			struct dp_lcore *l = &app.lcores[i];
+
+			fc.seed = seed * 0xbf58476d1ce4e5b9ull + i;
+			l->ip_id = (uint16_t)(fc.seed >> 32);
+			l->frag = rte_zmalloc_socket("rvdp_frag", dp_frag_size(&fc),
+			                             RTE_CACHE_LINE_SIZE,
+			                             (int)rte_lcore_to_socket_id(l->lcore_id));
+			if (!l->frag || dp_frag_init(l->frag, &fc) < 0) {
+				snprintf(err, errlen,
+				         "reassembly table: out of memory (try a larger -m, or "
+				         "--frag-slots / --frag-max-size)");
+				return -ENOMEM;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -236,8 +259,10 @@ int main(int argc, char **argv)
 	dp_table_destroy(app.table);
 	(void)rte_pdump_uninit();
 	dp_port_close(&app);
-	for (unsigned i = 0; i < app.n_lcores; i++)
+	for (unsigned i = 0; i < app.n_lcores; i++) {
 		rte_free(app.lcores[i].rl);
+		rte_free(app.lcores[i].frag);
+	}
 	urcu_qsbr_unregister_thread();
 	rte_eal_cleanup();
 	return rc < 0 ? 1 : 0;

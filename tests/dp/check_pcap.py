@@ -14,6 +14,11 @@ address/port CHANGE-REQUEST asked for, the destination port
 the exact attribute list, every address attribute decoded, PADDING,
 ERROR-CODE and UNKNOWN-ATTRIBUTES, FINGERPRINT present and valid exactly
 when expected, RV-PROBE replies with flags 0x80 and a MAC that verifies.
+An answer above the MTU must come as IPv4 fragments, back to back: each
+piece within the MTU with a valid header checksum, DF clear, MF on all but
+the last, contiguous 8-byte-aligned offsets from 0, the number of pieces
+expected; the checker reassembles them and checks the datagram as above
+(its UDP checksum, carried by the first piece, over the whole).
 Nothing may be answered that must not be, nothing twice, answers come in
 request order, and each counter of rvdp's --json report must equal the
 expected number exactly. Standard library only.
@@ -26,6 +31,31 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dplib as d  # noqa: E402
+
+
+MTU = 1500  # rvdp's --mtu in the suite (the default)
+
+
+def is_fragment(f):
+    return (len(f) >= 34 and struct.unpack_from(">H", f, 12)[0] == 0x0800 and
+            struct.unpack_from(">H", f, 20)[0] & (d.IP_MF | d.IP_OFFMASK) != 0)
+
+
+def group_fragments(frames):
+    """Whole frames as they are, and IPv4 fragments grouped into trains by
+    (source, destination, ID, protocol): [(index of the first frame,
+    frame, [(index, piece)] or None)] in output order."""
+    out, trains = [], {}
+    for n, f in enumerate(frames):
+        if is_fragment(f):
+            key = (f[26:34], f[18:20], f[23])
+            if key not in trains:
+                trains[key] = []
+                out.append((n, None, trains[key]))
+            trains[key].append((n, f))
+        else:
+            out.append((n, f, None))
+    return out
 
 
 class Checker:
@@ -81,6 +111,49 @@ class Checker:
         self.true(w + " UDP checksum valid", d.ones_ok(u[:ulen], d.udp_pseudo(ip, ulen)),
                   "checksum 0x%04x" % ck)
         return f[42:42 + ulen - 8]
+
+    # --- IPv4 fragments -----------------------------------------------------------------
+
+    def reassemble(self, w, pieces):
+        """Check every piece of a train; return the datagram as one frame
+        (the first piece's headers, total length and checksum redone), or
+        None when the pieces do not make one."""
+        ok = True
+        by_off = []
+        for n, f in pieces:
+            ip = f[14:34]
+            p = "%s fragment (output frame #%d)" % (w, n)
+            total = struct.unpack_from(">H", ip, 2)[0]
+            fl = struct.unpack_from(">H", ip, 6)[0]
+            ok &= self.eq(p + " IP version/IHL", "0x%02x" % ip[0], "0x45")
+            ok &= self.eq(p + " IP total length", total, len(f) - 14)
+            self.true(p + " within the MTU", total <= MTU, "%d bytes" % total)
+            self.eq(p + " DF clear", fl & d.IP_DF, 0)
+            self.true(p + " IP TTL > 0", ip[8] > 0)
+            self.true(p + " IP header checksum valid", d.ones_ok(ip))
+            if fl & d.IP_MF:
+                self.eq(p + " non-last piece a multiple of 8 bytes", (total - 20) % 8, 0)
+            self.eq(p + " Ethernet addresses as the first piece's", f[:12].hex(),
+                    pieces[0][1][:12].hex())
+            by_off.append(((fl & d.IP_OFFMASK) * 8, f[34:14 + total], bool(fl & d.IP_MF), n))
+        by_off.sort()
+        at, body = 0, b""
+        for k, (off, data, more, n) in enumerate(by_off):
+            last = k == len(by_off) - 1
+            ok &= self.eq("%s fragment at offset %d: follows the one before" % (w, off), off, at)
+            ok &= self.eq("%s fragment at offset %d: MF" % (w, off), more, not last)
+            at += len(data)
+            body += data
+        idx = [n for _, _, _, n in by_off]
+        self.true(w + " fragments leave back to back, in offset order",
+                  idx == list(range(idx[0], idx[0] + len(idx))), "output frames %s" % idx)
+        if not ok:
+            return None
+        first = [f for _, f in pieces if struct.unpack_from(">H", f, 20)[0] & d.IP_OFFMASK == 0]
+        hdr = bytearray(first[0][14:34])
+        struct.pack_into(">HHH", hdr, 2, 20 + len(body), struct.unpack_from(">H", hdr, 4)[0], 0)
+        struct.pack_into(">H", hdr, 10, d.ip_checksum(hdr))
+        return first[0][:14] + bytes(hdr) + body
 
     # --- answers ----------------------------------------------------------------------
 
@@ -277,11 +350,19 @@ def main():
     seen = {}
     order = []
     answer_bytes = 0
-    for n, f in enumerate(frames):
+    nfrag = 0
+    for n, f, pieces in group_fragments(frames):
+        raw = len(f) if f else sum(len(p) for _, p in pieces)
+        if pieces:
+            nfrag += 1
+            f = ck.reassemble("fragment train from output frame #%d" % n, pieces)
+            if f is None:
+                answer_bytes += raw
+                continue
         k = frame_key(f)
         hit = want.get(k)
         if hit is None or hit[0] != "send":
-            answer_bytes += len(f)
+            answer_bytes += raw
         if hit is None:
             c = asked.get(k)
             ck.errors.append("output frame #%d answers %s: %s" % (
@@ -299,6 +380,8 @@ def main():
             continue
         order.append(i)
         w = "'%s'" % c["name"]
+        ck.eq(w + " frames (1: whole; more: IPv4 fragments)", len(pieces) if pieces else 1,
+              c["answer"].get("frags", 1))
         {"stun": ck.stun_answer, "arp": ck.arp_answer, "icmp": ck.icmp_answer}[
             c["answer"]["kind"]](w, f, c["answer"])
     for k, (kind, i, c) in want.items():
@@ -321,7 +404,8 @@ def main():
             continue
         if not ck.eq("counter %s" % name, counters[name], exp["counters"].get(name, 0)):
             if name.startswith(("tx_", "drop_", "punt")):
-                who = [c["name"] for c in exp["cases"] if c["outcome"] == name]
+                who = [c["name"] for c in exp["cases"]
+                       if c["outcome"] == name or name in c.get("also", [])]
                 if who:
                     ck.errors[-1] += " (expected from: %s%s)" % ("; ".join(who[:6]),
                                                                  "; ..." if len(who) > 6 else "")
@@ -342,9 +426,10 @@ def main():
     n_send = sum(1 for k, v in want.items() if v[0] == "send" and k in seen)
     for e in ck.errors:
         print("check_pcap: FAIL: %s" % e)
-    print("check_pcap: %d cases, %d output frames: %d answers verified field by field, "
-          "%d control SEND frame(s); %d fields checked; %d counters compared%s"
-          % (len(exp["cases"]), len(frames), n_ans, n_send, ck.fields, nctr,
+    print("check_pcap: %d cases, %d output frames: %d answers verified field by field "
+          "(%d reassembled from fragments), %d control SEND frame(s); %d fields checked; "
+          "%d counters compared%s"
+          % (len(exp["cases"]), len(frames), n_ans, nfrag, n_send, ck.fields, nctr,
              "" if not ck.errors else "; %d FAILURES" % len(ck.errors)))
     sys.exit(1 if ck.errors else 0)
 

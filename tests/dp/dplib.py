@@ -189,6 +189,42 @@ def udp_pseudo(ip_hdr, udp_len):
     return csum_sum(ip_hdr[12:20]) + 17 + udp_len
 
 
+def ip_checksum(hdr):
+    """The RFC 1071 checksum field for a 20-byte IPv4 header (its own field
+    taken as zero)."""
+    h = bytearray(hdr)
+    h[10:12] = b"\0\0"
+    return 0xFFFF - csum_fold(csum_sum(h))
+
+
+# --- IPv4 fragments (RFC 791) ------------------------------------------------------
+
+IP_DF, IP_MF, IP_OFFMASK = 0x4000, 0x2000, 0x1FFF
+
+
+def ip_fragment(ip, size=None, cuts=None, ident=None):
+    """Cut an IPv4 packet (bytes, 20-byte header) into fragments, every
+    `size` payload bytes (a multiple of 8), or at explicit cuts
+    [(offset, length, more)] (which may overlap, lie or leave holes: test
+    input). DF cleared, each header checksummed. Returns a list of bytes."""
+    hdr, body = bytearray(ip[:20]), bytes(ip[20:struct.unpack_from(">H", ip, 2)[0]])
+    if ident is not None:
+        struct.pack_into(">H", hdr, 4, ident)
+    if cuts is None:
+        assert size and size % 8 == 0
+        cuts = [(o, min(size, len(body) - o), o + size < len(body))
+                for o in range(0, len(body), size)]
+    out = []
+    for off, n, more in cuts:
+        assert off % 8 == 0
+        h = bytearray(hdr)
+        struct.pack_into(">HHH", h, 2, 20 + n, struct.unpack_from(">H", hdr, 4)[0],
+                         off // 8 | (IP_MF if more else 0))
+        struct.pack_into(">H", h, 10, ip_checksum(h))
+        out.append(bytes(h) + body[off:off + n].ljust(n, b"\0"))
+    return out
+
+
 # --- STUN encoding -------------------------------------------------------------
 
 def stun_type(method, cls):

@@ -4,8 +4,11 @@
     /usr/bin/python3 tests/dp/gen_pcap.py --out DIR [--seed N]
 
 writes DIR/in.pcap (every test frame, in order) and DIR/expect.json:
-  cases     one per frame: name, group, the outcome counter rvdp must bump,
-            the exact answer expected (or none), or the punt expected
+  cases     one per frame: name, group, the outcome counter rvdp must bump
+            (and `also`, counters it bumps besides: the last piece of a
+            fragment train counts the datagram's outcome too), the exact
+            answer expected (or none; `frags` > 1: as IPv4 fragments), or
+            the punt expected
   control   what the stand-in rvcontrol (fake_control.py) does over the
             control socket: session operations before the packets, the
             observations each session must then hold, the SENDs
@@ -33,6 +36,7 @@ from scapy.layers.l2 import ARP, Dot1Q, Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
 A, B = 0, 1  # address index: primary / alternate
+MTU = 1500   # rvdp's --mtu (default): answers above it leave as fragments
 P, Q = 0, 1  # port index: primary / alternate
 COMBOS = [(A, P), (A, Q), (B, P), (B, Q)]
 VERSION = (d.A_RV_VERSION, b"\x01\x00\x00\x00")
@@ -46,6 +50,20 @@ def pad4(n):
 def stun_len(attrs):
     """Length of a STUN message with these [type, value length] attributes."""
     return 20 + sum(4 + pad4(ln) for _, ln in attrs)
+
+
+def frags_of(frame_len):
+    """Frames an answer of frame_len bytes leaves rvdp in: 1, or its IPv4
+    fragments of (MTU - 20) & ~7 payload bytes each."""
+    ip = frame_len - 14
+    chunk = (MTU - 20) & ~7
+    return 1 if ip <= MTU else -(-(ip - 20) // chunk)
+
+
+def wire_len(answer):
+    """Bytes an answer takes on the wire: each extra fragment repeats the
+    Ethernet and IP headers."""
+    return answer["len"] + (answer.get("frags", 1) - 1) * 34
 
 
 class Gen:
@@ -95,9 +113,17 @@ class Gen:
                UDP(sport=c["port"], dport=dst[1], **(udp_kw or {})) / Raw(payload))
         return bytes(pkt) + trailer
 
-    def add(self, name, group, frame, outcome, answer=None, punt=None, note=None):
+    def add(self, name, group, frame, outcome, answer=None, punt=None, note=None, also=()):
+        """One input frame: the per-frame counter it bumps (outcome), what
+        comes out, and `also`: counters it bumps besides (for the last piece
+        of a fragment train: rx_reassembled and the datagram's outcome)."""
+        also = list(also)
+        if answer and answer.get("frags", 1) > 1:
+            also.append("tx_fragmented")
         case = {"name": name, "group": group, "len": len(frame), "frame": frame.hex(),
                 "outcome": outcome, "answer": answer, "punt": punt}
+        if also:
+            case["also"] = also
         if note:
             case["note"] = note
         self.cases.append(case)
@@ -107,15 +133,24 @@ class Gen:
 
     def stun_answer(self, c, origin, dport, attrs, checks):
         """An answer carrying a STUN message from origin to c's IP:dport."""
+        n = 42 + stun_len(attrs)
         return {"kind": "stun", "eth_dst": c["mac"], "eth_src": d.SRV_MAC,
                 "ip_src": origin[0], "ip_dst": c["ip"], "sport": origin[1], "dport": dport,
-                "len": 42 + stun_len(attrs),
+                "len": n, "frags": frags_of(n),
                 "stun": dict(checks, attrs=[[t, ln] for t, ln in attrs])}
 
     def binding(self, name, group, c, at, tid, extra=(), fp=False, change=(False, False),
                 rport=None, padding=0, ip_kw=None, udp_kw=None, dst_mac=d.SRV_MAC,
                 trailer=b"", note=None):
         """A Binding request and its RFC 8489/5780 success answer."""
+        payload, ans, outcome = self.binding_expect(c, at, tid, extra, fp, change, rport,
+                                                    padding)
+        frame = self.udp_frame(c, self.srv(*at), payload, dst_mac, ip_kw, udp_kw, trailer)
+        return self.add(name, group, frame, outcome, ans, note=note)
+
+    def binding_expect(self, c, at, tid, extra=(), fp=False, change=(False, False), rport=None,
+                       padding=0):
+        """A Binding request's STUN payload, its answer and outcome counter."""
         attrs = list(extra)
         payload = d.stun(1, d.REQUEST, tid, attrs, fingerprint=fp)
         ci, cp = change
@@ -135,9 +170,31 @@ class Gen:
         if padding:
             checks["padding"] = padding
         ans = self.stun_answer(c, origin, rport or c["port"], exp, checks)
-        frame = self.udp_frame(c, self.srv(*at), payload, dst_mac, ip_kw, udp_kw, trailer)
-        outcome = "tx_binding_changed" if (ci or cp) else "tx_binding"
-        return self.add(name, group, frame, outcome, ans, note=note)
+        return payload, ans, "tx_binding_changed" if (ci or cp) else "tx_binding"
+
+    # --- IPv4 fragment trains ------------------------------------------------------
+
+    def pieces(self, c, dst, payload, size=1480, cuts=None, l4=None):
+        """The frames of a UDP datagram from c to dst (or of IP / l4 when
+        given) cut into IPv4 fragments: every `size` bytes, or at `cuts`
+        (dplib.ip_fragment). A fresh IP ID per train."""
+        ident = self.rng.randrange(1, 65536)
+        if l4 is None:
+            l4 = UDP(sport=c["port"], dport=dst[1]) / Raw(payload)
+        ip = bytes(IP(src=c["ip"], dst=dst[0], id=ident) / l4)
+        eth = bytes(Ether(src=c["mac"], dst=d.SRV_MAC, type=0x0800))
+        return [eth + f for f in d.ip_fragment(ip, size=None if cuts else size, cuts=cuts)]
+
+    def train(self, name, group, frames, outcomes, answer=None, punt=None, also=(), note=None):
+        """A fragment train, one case per frame (outcomes[k] for frame k);
+        the last frame completes the datagram and carries its answer or
+        punt and the `also` counters."""
+        n = len(frames)
+        for k, (fr, oc) in enumerate(zip(frames, outcomes)):
+            last = k == n - 1
+            self.add("%s [%d/%d]" % (name, k + 1, n), group, fr, oc,
+                     answer if last else None, punt if last else None,
+                     note if last else None, also if last else ())
 
     def error(self, name, group, c, at, payload, idb, method, code, unknown=(), fp=False,
               outcome=None, note=None):
@@ -267,10 +324,9 @@ def build(seed):
     g.binding("PADDING with CHANGE-REQUEST ip", "rfc5780", g.client(), (A, Q), T(),
               extra=[d.change_request(True, False), (d.A_PADDING, bytes(64))], padding=64,
               change=(True, False), fp=True)
-    c = g.client()
-    p = d.stun(1, d.REQUEST, T(), [(d.A_PADDING, bytes(1460))], fingerprint=True)
-    g.dropped("PADDING 1460: the answer would exceed the MTU", "rfc5780",
-              g.udp_frame(c, g.srv(A, P), p), "drop_too_big")
+    g.binding("PADDING 1460 in one frame: its 1556-byte answer leaves in 2 fragments",
+              "rfc5780", g.client(), (A, P), T(), extra=[(d.A_PADDING, bytes(1460))],
+              padding=1460, fp=True)
     for n, (at, extra, fp) in enumerate([
             ((A, P), [], False),
             ((B, P), [d.change_request(True, True)], True),
@@ -485,15 +541,22 @@ def build(seed):
     g.dropped("IP options (4 x NOP)", "ip", stun_frame(ip_kw={"options": [IPOption_NOP()] * 4}),
               "drop_ip_options")
     c = g.client()
-    big = (Ether(src=c["mac"], dst=d.SRV_MAC) / IP(src=c["ip"], dst=d.SRV_IP[A]) /
+    big = (Ether(src=c["mac"], dst=d.SRV_MAC) / IP(src=c["ip"], dst=d.SRV_IP[A], id=4321) /
            UDP(sport=c["port"], dport=3478) /
            Raw(d.stun(1, d.REQUEST, T(), [(d.A_PADDING, bytes(200))], fingerprint=True)))
-    for n, fr in enumerate(fragment(big[IP], fragsize=120)):
-        g.dropped(f"fragment {n} of a padded Binding", "ip",
-                  bytes(Ether(src=c["mac"], dst=d.SRV_MAC) / fr), "drop_ip_frag")
-    g.dropped("fragment flag MF on a whole datagram", "ip", stun_frame(ip_kw={"flags": "MF"}),
-              "drop_ip_frag")
-    g.dropped("fragment offset 8 bytes", "ip", stun_frame(ip_kw={"frag": 1}), "drop_ip_frag")
+    # scapy's own fragmenter, as a second opinion on dplib.ip_fragment.
+    payload = bytes(big[Raw])
+    _, ans, oc = g.binding_expect(c, (A, P), payload[8:20], [(d.A_PADDING, bytes(200))],
+                                  fp=True, padding=200)
+    frames = [bytes(Ether(src=c["mac"], dst=d.SRV_MAC) / fr)
+              for fr in fragment(big[IP], fragsize=120)]
+    g.train("a padded Binding in scapy's 120-byte fragments (one-frame answer)", "ip", frames,
+            ["rx_frag"] * len(frames), answer=ans, also=["rx_reassembled", oc])
+    g.dropped("fragment flag MF on a whole 36-byte datagram (not 8 x n)", "ip",
+              stun_frame(ip_kw={"flags": "MF"}), "drop_frag_bad")
+    g.add("fragment offset 8 bytes, never completed", "ip", stun_frame(ip_kw={"frag": 1}),
+          "rx_frag", also=["drop_frag_timeout"],
+          note="dropped --frag-timeout-ms after it came (counted then)")
     g.dropped("wrong IP checksum", "ip", stun_frame(ip_kw={"chksum": 0x1234}), "drop_ip_bad")
     g.dropped("wrong UDP checksum", "ip", stun_frame(udp_kw={"chksum": 0x1234}), "drop_udp_bad")
     g.dropped("UDP length past the IP payload", "ip", stun_frame(udp_kw={"len": 200}),
@@ -541,6 +604,94 @@ def build(seed):
     g.dropped("ARP cut at 20 bytes", "l2",
               bytes(Ether(src=c["mac"], dst="ff:ff:ff:ff:ff:ff") /
                     ARP(op=1, hwsrc=c["mac"], psrc=c["ip"], pdst=d.SRV_IP[A]))[:34], "drop_short")
+
+    # --- 10b. IPv4 fragments: RFC 5780 PADDING as turnutils_natdiscovery -P sends
+    # it (1500 bytes: a request of ~1.5 KB in two pieces on a 1500 MTU, and an
+    # answer mirroring it, also in pieces), and hostile trains.
+    def padded_train(name, at, change=(False, False), fp=True, padding=1500, size=1480,
+                     shuffle=False, reverse=False, dup=None):
+        c, tid = g.client(), T()
+        extra = [d.change_request(*change)] if any(change) else []
+        extra.append((d.A_PADDING, bytes(padding)))
+        payload, ans, oc = g.binding_expect(c, at, tid, extra, fp=fp, change=change,
+                                            padding=padding)
+        frames = g.pieces(c, g.srv(*at), payload, size=size)
+        if reverse:
+            frames.reverse()
+        if shuffle:
+            g.rng.shuffle(frames)
+        outs = ["rx_frag"] * len(frames)
+        if dup is not None:
+            frames.insert(dup + 1, frames[dup])
+            outs.insert(dup + 1, "drop_frag_dup")
+        g.train(name, "frag", frames, outs, answer=ans, also=["rx_reassembled", oc])
+
+    padded_train("PADDING 1500 +FP in 2 fragments, in order", (A, P))
+    padded_train("PADDING 1500 +FP in 2 fragments, reversed", (A, P), reverse=True)
+    padded_train("PADDING 1500 +FP with CHANGE-REQUEST ip+port, reversed", (A, Q),
+                 change=(True, True), reverse=True)
+    padded_train("PADDING 1500 with CHANGE-REQUEST port (no FP), in order", (B, P),
+                 change=(False, True), fp=False)
+    padded_train("PADDING 1500 +FP with CHANGE-REQUEST ip, in order", (B, Q), change=(True, False))
+    padded_train("PADDING 2900 in 576-byte fragments, shuffled", (B, Q), padding=2900, size=576,
+                 shuffle=True)
+    padded_train("PADDING 1500 with its first piece duplicated", (A, P), dup=0)
+
+    def binding_payload(c, padding, fp=True):
+        return d.stun(1, d.REQUEST, T(), [(d.A_PADDING, bytes(padding))], fingerprint=fp)
+
+    c = g.client()
+    p = binding_payload(c, 1500)
+    g.train("overlapping fragments (the second starts 8 bytes inside the first)", "frag",
+            g.pieces(c, g.srv(A, P), p, cuts=[(0, 1480, True), (1472, len(p) + 8 - 1472, False)]),
+            ["rx_frag", "drop_frag_overlap"], note="the whole train is dropped (RFC 5722's rule)")
+    c = g.client()
+    g.train("incomplete train: the first of 2 fragments only", "frag",
+            g.pieces(c, g.srv(B, P), binding_payload(c, 1500))[:1], ["rx_frag"],
+            also=["drop_frag_timeout"], note="dropped --frag-timeout-ms after it came")
+    c = g.client()
+    g.train("a middle fragment of 100 bytes (not 8 x n)", "frag",
+            g.pieces(c, g.srv(A, P), binding_payload(c, 1500), cuts=[(0, 100, True)]),
+            ["drop_frag_bad"])
+    c = g.client()
+    g.train("a 10008-byte datagram: the 7th fragment passes --frag-max-size 9000", "frag",
+            g.pieces(c, g.srv(A, P), bytes(range(256)) * 39 + bytes(16)),
+            ["rx_frag"] * 6 + ["drop_frag_too_big"], note="the whole train is dropped")
+    c = g.client()
+    g.train("PADDING 8940: an 8992-byte request, its answer past 9000", "frag",
+            g.pieces(c, g.srv(A, Q), binding_payload(c, 8940, fp=False)), ["rx_frag"] * 7,
+            also=["rx_reassembled", "drop_too_big"])
+    c = g.client()
+    g.train("16-byte fragments: the 9th passes --frag-max-frags 8", "frag",
+            g.pieces(c, g.srv(A, P), d.stun(1, d.REQUEST, T(), [(d.A_SOFTWARE, b"s" * 200)]),
+                     size=16)[:9],
+            ["rx_frag"] * 8 + ["drop_frag_too_many"], note="the whole train is dropped")
+    c = g.client()
+    g.train("a fragmented ICMP echo", "frag",
+            g.pieces(c, g.srv(B, Q), None, l4=ICMP(type=8, id=0x4242, seq=1) / Raw(bytes(2000))),
+            ["drop_frag_proto"] * 2)
+    c = g.client()
+    g.train("3000 random bytes to the STUN port in 3 fragments (not STUN)", "frag",
+            g.pieces(c, g.srv(A, P), bytes(g.rng.randrange(256) for _ in range(3000))),
+            ["rx_frag"] * 3, also=["rx_reassembled", "drop_not_stun"])
+    c = g.client()
+    g.train("a fragmented datagram to UDP port 53", "frag",
+            g.pieces(c, [d.SRV_IP[B], 53], bytes(2000)), ["rx_frag"] * 2,
+            also=["rx_reassembled", "drop_not_ours_port"])
+    c = g.client()
+    fr = g.pieces(c, g.srv(A, P), binding_payload(c, 1500))
+    fr[1] = fr[1][:24] + bytes([fr[1][24] ^ 0x5A]) + fr[1][25:]
+    g.train("a fragment with a wrong IP checksum", "frag", fr, ["rx_frag", "drop_ip_bad"],
+            also=["drop_frag_timeout"], note="its first piece then times out")
+    c = g.client()
+    reg = d.stun(0xE03, d.REQUEST, T(), [VERSION, (d.A_RV_TICKET, bytes(range(256)) * 6),
+                                         (d.A_RV_TIME, struct.pack(">Q", 1795000000000))],
+                 fingerprint=True)
+    g.train("a 1.6 KB REGISTER in 2 fragments: punted whole", "frag",
+            g.pieces(c, g.srv(B, Q), reg), ["rx_frag"] * 2,
+            punt={"src": [c["ip"], c["port"]], "dst": g.srv(B, Q), "mac": c["mac"],
+                  "payload": reg.hex()},
+            also=["rx_reassembled", "punt"])
 
     # --- 11. ARP and ICMP: a normal host on its segment.
     def arp_req(c, target, op=1, dst="ff:ff:ff:ff:ff:ff", pad=0):
@@ -674,15 +825,17 @@ def build(seed):
     # --- counters
     counters = {}
     for c in g.cases:
-        counters[c["outcome"]] = counters.get(c["outcome"], 0) + 1
+        for name in [c["outcome"]] + c.get("also", []):
+            counters[name] = counters.get(name, 0) + 1
     counters["rx"] = len(g.cases)
     counters["bytes_in"] = sum(c["len"] for c in g.cases)
-    counters["bytes_out"] = sum(c["answer"]["len"] for c in g.cases if c["answer"])
+    counters["bytes_out"] = sum(wire_len(c["answer"]) for c in g.cases if c["answer"])
     extra = {"punt_sent": counters.get("punt", 0), "punt_no_control": 0,
              "ctl_send_ok": sum(1 for s in control["sends"] if s["accepted"]),
              "ctl_send_bad": sum(1 for s in control["sends"] if not s["accepted"])}
     return g, {"server": {"mac": d.SRV_MAC, "ip": d.SRV_IP, "port": d.SRV_PORT},
-               "rvdp_args": ["--rl-src-bytes-rate", "1"],
+               "rvdp_args": ["--rl-src-bytes-rate", "1", "--frag-timeout-ms", "200",
+                             "--frag-max-frags", "8"],
                "cases": g.cases, "control": control, "counters": counters, "extra": extra}
 
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpdk-app/dp_conf.h"
 #include "dpdk-app/dp_frag.h"
 #include "dpdk-app/dp_pkt.h"
 #include "proto/rv_buf.h"
@@ -548,6 +549,34 @@ Test(reasm, bad_configurations_are_refused)
 	c.max_frags = 8;
 	c.timeout_ms = 0;
 	cr_assert_eq(dp_frag_size(&c), 0);
+}
+
+Test(conf, fragment_settings_come_from_flags_or_file_and_are_checked)
+{
+	static const char text[] = "addr = 192.0.2.1\nalt-addr = 192.0.2.2\nfrag-slots = 64\n"
+	                           "frag-max-size = 1500\nfrag-max-frags = 4\n"
+	                           "frag-timeout-ms = 250\n";
+	struct dp_conf c;
+	char err[256];
+
+	dp_conf_defaults(&c);
+	cr_assert_eq(c.frag_slots, 256);
+	cr_assert_eq(c.frag_max_size, 9000);
+	cr_assert_eq(rv_conf_parse(dp_conf_opts, &c, text, strlen(text), err, sizeof(err)), 0, "%s",
+	             err);
+	cr_assert_eq(c.frag_slots, 64);
+	cr_assert_eq(c.frag_max_size, 1500);
+	cr_assert_eq(c.frag_max_frags, 4);
+	cr_assert_eq(c.frag_timeout_ms, 250);
+	cr_assert_eq(dp_conf_check(&c, err, sizeof(err)), 0, "%s", err);
+	c.frag_slots = 0;
+	cr_assert_eq(dp_conf_check(&c, err, sizeof(err)), 0, "0: no reassembly");
+	c.frag_slots = 2;
+	cr_assert_eq(dp_conf_check(&c, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "frag-slots"), "%s", err);
+	cr_assert_lt(rv_conf_set(dp_conf_opts, &c, "frag-max-size", "65001", err, sizeof(err)), 0);
+	cr_assert_lt(rv_conf_set(dp_conf_opts, &c, "frag-timeout-ms", "0", err, sizeof(err)), 0);
+	cr_assert_lt(rv_conf_set(dp_conf_opts, &c, "frag-max-frags", "1", err, sizeof(err)), 0);
 }
 
 /* --- the whole path: RFC 5780 PADDING through rvdp ----------------------------------- */
