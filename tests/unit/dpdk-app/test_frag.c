@@ -280,6 +280,7 @@ Test(reasm, a_duplicate_piece_is_dropped_alone_and_the_train_completes)
 	cr_assert_eq(ctr[DP_C_DROP_FRAG_DUP], 2);
 	cr_assert_eq(feed(t, &p, 1, 1, &d), DP_FRAG_DONE);
 	cr_assert_arr_eq(d.frame + 34, f + 34, len - 34u);
+	free(t);
 }
 
 /* A hand-made piece of the train of f: payload bytes [off, off + n). */
