@@ -258,22 +258,27 @@ struct resync_ctx {
 	struct ctl *c;
 	const struct ctl_sink *sink;
 	uint64_t now_ms;
+	int pushed;
 };
 
 static int resync_one(void *ctx, const struct ctl_reg *g)
 {
 	struct resync_ctx *x = ctx;
 
-	if (g->expires_ms > x->now_ms)
+	if (g->expires_ms > x->now_ms) {
 		ctl_push_session(x->c, x->sink, g);
+		x->pushed++;
+	}
 	return 0;
 }
 
 int ctl_resync(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
 {
 	struct rv_dpc flush = { .type = RV_DPC_FLUSH };
-	struct resync_ctx x = { c, sink, now_ms };
+	struct resync_ctx x = { c, sink, now_ms, 0 };
+	int rc;
 
 	sink->dataplane(sink->ctx, &flush);
-	return ctl_store_reg_each(c->st, resync_one, &x);
+	rc = ctl_store_reg_each(c->st, resync_one, &x);
+	return rc < 0 ? rc : x.pushed;
 }

@@ -87,6 +87,7 @@ bool ctl_stun_answer(struct ctl *c, const uint8_t *buf, size_t len, const struct
 void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
 
 /* rvdp (re)connected: FLUSH, then SESSION_SET for every live registration.
+ * Returns how many sessions were pushed, or a negative error.
  * Context: ctl loop. */
 int ctl_resync(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
 

@@ -168,8 +168,13 @@ static void resync(struct srv *s, uint64_t now)
 
 	dp_write(s, &hello);
 	rc = ctl_resync(s->c, now, &sink);
-	if (rc < 0)
+	if (rc < 0) {
 		logmsg("could not repopulate rvdp", ctl_store_error(s->c->st));
+	} else {
+		char n[32];
+		snprintf(n, sizeof(n), "%d live sessions", rc);
+		logmsg("rvdp repopulated", n);
+	}
 }
 
 static unsigned read_udp(struct srv *s, uint64_t now, const struct ctl_sink *sink, unsigned max)

@@ -524,7 +524,7 @@ Test(core, resync_flushes_rvdp_and_replays_every_live_session, .init = setup, .f
 	cr_assert_eq(authenticate(&dev_b), 0);
 	cr_assert_eq(do_register(&dev_b, dev_b.hsk), 0);
 	n_set = 0;
-	cr_assert_eq(ctl_resync(&ctl, T0, &sink), 0);
+	cr_assert_eq(ctl_resync(&ctl, T0, &sink), 2, "it says how many it pushed");
 	cr_assert_eq(n_flush, 1);
 	cr_assert_eq(n_set, 2);
 }
