@@ -265,3 +265,23 @@ def judge_rfc3489(checks, server, presets=PRESET_VERDICTS):
         line = next((ln.strip() for ln in out.splitlines() if ln.startswith("Primary:")), "")
         checks.check(line.startswith("Primary: " + summary + ","),
                      "stun (RFC 3489): %s is '%s'" % (preset, summary), "it said '%s'" % line)
+
+
+def story(site, evs=None, skip=("config", "ready")):
+    """A site's natbox log as short human lines (what a failing check shows):
+    '+ms event int -> ext (dst)' for mappings, the port for background ones."""
+    out = []
+    for e in events(site) if evs is None else evs:
+        ev = e.get("ev")
+        if ev in skip:
+            continue
+        if ev in ("map_create", "map_expire"):
+            line = "%s %s -> %s (%s)" % (ev, e.get("int"), e.get("ext"), e.get("dst"))
+        elif ev == "bg_alloc":
+            line = "bg_alloc %s" % e.get("ext")
+        elif ev == "filtered":
+            line = "filtered %s: %s -> %s" % (e.get("rule"), e.get("src"), e.get("ext"))
+        else:
+            line = " ".join("%s=%s" % (k, v) for k, v in e.items() if k != "ms")
+        out.append("+%5s ms  %s" % (e.get("ms"), line))
+    return out

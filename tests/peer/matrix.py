@@ -1,0 +1,853 @@
+#!/usr/bin/python3
+"""matrix — issue 6's proof in the NAT lab: rvpeer through every NAT pair.
+
+rvdp on net_af_packet in rvl-srv, rvcontrol behind it (root namespace, over
+rvdp's control socket), rvpeer in the site hosts, natbox between them:
+
+1. Classification: for every natbox preset x allocation mode, `rvpeer
+   classify --json` from rvl-a1 against rvdp reports the configured mapping,
+   filtering, type, allocation and delta.
+2. The connectivity matrix: for each allocation mode, every ordered pair of
+   the six types (caller in site a, callee in site b): `rvpeer connect`
+   against `rvpeer listen --echo`; the strategy must be the one EXPECTED
+   names, the path direct, a message must arrive at the callee and its echo
+   come back. Both peers declare (--nat/--alloc/--delta/--hops) what
+   section 1 measured for their NAT, so the matrix uses the measurement
+   without paying for it in every cell. Printed as one table per mode.
+   A few cells run again with peers that classify themselves.
+3. Hostile cases: partner offline, partner never answers, partner gone
+   without a bye, server unreachable, the callee's NAT mapping expired or
+   lost mid-way: each ends in bounded time with a clear error (or recovers).
+
+Run as root with the lab up in dpdk mode and the lab lock held
+(tests/peer/run-matrix.sh does it all). For development:
+  matrix.py [--only classify,matrix,self,hostile] [--alloc seq1,seq2,random]
+            [--types PR,PS]     (the matrix's rows and columns)
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "natlab"))
+from lablib import P1, RUN, S1, S2, Checks, events, nat, sock, story  # noqa: E402
+
+BUILD = os.environ.get("BUILD", "build")
+RVDP = os.path.join(BUILD, "rvdp")
+RVCONTROL = os.path.join(BUILD, "rvcontrol")
+RVPEER = os.path.join(BUILD, "rvpeer")
+PIDFILE = os.environ.get("MATRIX_PIDS")  # for run-matrix.sh's cleanup
+C = Checks("peer-matrix")
+
+# --- what the lab is configured as, and what must happen ---------------------
+
+TYPES = ["none", "full-cone", "restricted", "port-restricted", "addr-symmetric",
+         "port-symmetric"]
+SHORT = {"none": "none", "full-cone": "FC", "restricted": "R", "port-restricted": "PR",
+         "addr-symmetric": "AS", "port-symmetric": "PS"}
+LONG = {v: k for k, v in SHORT.items()}
+# natbox presets as RFC 4787 behaviours (what classify must report).
+BEHAVIOUR = {"none": ("EIM", "EIF"), "full-cone": ("EIM", "EIF"), "restricted": ("EIM", "ADF"),
+             "port-restricted": ("EIM", "APDF"), "addr-symmetric": ("ADM", "ADF"),
+             "port-symmetric": ("APDM", "APDF")}
+
+LAMBDA = 5  # background allocations per second in the Δ=2 mode
+# name: (title, natbox allocation options, expected allocation, expected Δ)
+ALLOCS = {
+    "seq1": ("sequential, delta 1", ["--alloc", "sequential", "--delta", "1"], "sequential", 1),
+    "seq2": ("sequential, delta 2, %d background allocations/s" % LAMBDA,
+             ["--alloc", "sequential", "--delta", "2", "--lambda", str(LAMBDA)], "sequential", 2),
+    "random": ("random", ["--alloc", "random"], "random", 0),
+}
+
+# The expected strategy of every ordered pair (row: caller in site a, column:
+# callee in site b), per allocation mode, in the order of TYPES:
+#   direct    one side is not filtered at all (none, full cone): just send;
+#   e1        the document's embodiment 1 (the sender's bubble port is
+#             predictable: cone mapping, or sequential allocation);
+#   predict   both port-sensitive symmetric, sequential: predict both NATs;
+#   birthday  a random-allocation symmetric NAT against a port-restricted
+#             cone (against a restricted cone e1 works: the cone side sends
+#             the bubbles and its address filter admits any port of the
+#             symmetric side);
+#   NO        genuinely impossible without a relay, so the server must refuse
+#             at once with "No Direct Path" (rvpeer exit 1): two symmetric
+#             NATs with random allocation — neither side's mapping toward the
+#             other can be predicted; AS<->AS would take a scan of up to 64512
+#             ports, any pair with a PS side a birthday coincidence of two
+#             random allocators (or such a scan): no bounded budget reaches it.
+_SEQ = [
+    # none      FC        R         PR        AS        PS          <- callee
+    ["direct", "direct", "direct", "direct", "direct", "direct"],  # none
+    ["direct", "direct", "direct", "direct", "direct", "direct"],  # FC
+    ["direct", "direct", "e1", "e1", "e1", "e1"],  # R
+    ["direct", "direct", "e1", "e1", "e1", "e1"],  # PR
+    ["direct", "direct", "e1", "e1", "e1", "e1"],  # AS
+    ["direct", "direct", "e1", "e1", "e1", "predict"],  # PS
+]
+_RANDOM = [
+    ["direct", "direct", "direct", "direct", "direct", "direct"],  # none
+    ["direct", "direct", "direct", "direct", "direct", "direct"],  # FC
+    ["direct", "direct", "e1", "e1", "e1", "e1"],  # R
+    ["direct", "direct", "e1", "e1", "birthday", "birthday"],  # PR
+    ["direct", "direct", "e1", "birthday", "NO", "NO"],  # AS
+    ["direct", "direct", "e1", "birthday", "NO", "NO"],  # PS
+]
+EXPECTED = {"seq1": _SEQ, "seq2": _SEQ, "random": _RANDOM}
+LEGEND = """\
+  cell: strategy, time to connect (as the caller's rvpeer reports it) / packets sprayed
+        (both sides); every connected cell also carried a message and its echo.
+        '!': connected, but not by the expected strategy; FAIL: no working path (the
+        check above says why). Any cell unlike EXPECTED in matrix.py is a failed check.
+  NO-DIRECT: the server refused at once with "No Direct Path" — expected (a pass) only
+        where both NATs are symmetric with random allocation: genuinely impossible without
+        a relay, as no port of either side's mapping toward the other can be predicted
+        and no bounded probing finds one (the relay issue closes these cells)"""
+
+CONNECT_WALL_S = 30  # a cell's connect is killed after this long
+NO_DIRECT_WALL_S = 3.0  # "No Direct Path" must come this fast
+HOSTILE_BOUND_S = 25.0  # every hostile case ends within this (broker deadline 15 s + margin)
+
+# --- processes ---------------------------------------------------------------
+
+
+class Procs:
+    """Every process this script starts in the background; their pids are
+    kept in $MATRIX_PIDS so the shell's cleanup can end them by id even if
+    this script dies."""
+
+    def __init__(self):
+        self.live = []
+
+    def _save(self):
+        if PIDFILE:
+            with open(PIDFILE, "w") as f:
+                f.write(" ".join(str(p.pid) for p in self.live if p.poll() is None) + "\n")
+
+    def start(self, argv, out, err, ns=None):
+        if ns:
+            argv = ["ip", "netns", "exec", "rvl-" + ns] + argv
+        p = subprocess.Popen(argv, stdout=open(out, "w"), stderr=open(err, "w"),
+                             stdin=subprocess.DEVNULL)
+        self.live.append(p)
+        self._save()
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=5.0):
+        """Signal p (continuing it if stopped), wait; its exit status, or
+        None when it had to be killed."""
+        rc = p.poll()
+        if rc is None:
+            try:
+                p.send_signal(signal.SIGCONT)
+                p.send_signal(sig)
+                rc = p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                rc = None
+        if p in self.live:
+            self.live.remove(p)
+        self._save()
+        return rc
+
+    def reap(self, p):
+        if p in self.live and p.poll() is not None:
+            self.live.remove(p)
+            self._save()
+
+    def stop_all(self):
+        for p in list(self.live):
+            self.stop(p, timeout=3.0)
+
+
+PROCS = Procs()
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def json_lines(text):
+    out = []
+    for ln in text.splitlines():
+        ln = ln.strip()
+        if ln.startswith("{"):
+            try:
+                out.append(json.loads(ln))
+            except ValueError:
+                pass
+    return out
+
+
+def tail(text, n=30, indent="        | "):
+    lines = text.rstrip("\n").splitlines()
+    if len(lines) > n:
+        lines = ["... (%d lines before)" % (len(lines) - n)] + lines[-n:]
+    return "\n".join(indent + ln for ln in lines)
+
+
+def run(argv, ns=None, timeout=60):
+    """Run to completion: (exit status or None on timeout, stdout, stderr, seconds)."""
+    if ns:
+        argv = ["ip", "netns", "exec", "rvl-" + ns] + argv
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        return r.returncode, r.stdout, r.stderr, time.monotonic() - t0
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        return None, out, err, time.monotonic() - t0
+
+
+# --- the server side ---------------------------------------------------------
+
+
+class Rig:
+    """rvdp + rvcontrol, three devices and their keys."""
+
+    def __init__(self, work):
+        self.work = work
+        self.keys = os.path.join(work, "keys")
+        self.db = os.path.join(work, "rv.db")
+        self.ctl_sock = os.path.join(RUN, "rvdp.sock")
+        self.ctl_log = os.path.join(RUN, "rvcontrol.log")
+        self.rvdp = self.ctl = None
+        self.dev = {}  # name -> key file
+        self.loc = {}  # name -> locator
+
+    def setup(self):
+        reg = []
+        for d in ("a", "b"):
+            key = os.path.join(self.work, "%s.key" % d)
+            rc, out, err, _ = run([RVPEER, "device-keygen", "--device-id", "matrix-" + d,
+                                   "--out", key])
+            if rc != 0:
+                raise RuntimeError("device-keygen: %s" % err.strip())
+            reg.append(out.strip())
+            self.dev[d] = key
+        with open(os.path.join(self.work, "registry.txt"), "w") as f:
+            f.write("\n".join(reg) + "\n")
+        os.makedirs(self.keys, exist_ok=True)
+        for argv in ([RVCONTROL, "--keys", self.keys, "keygen"],
+                     [RVCONTROL, "--db", self.db, "import-devices",
+                      os.path.join(self.work, "registry.txt")]):
+            rc, out, err, _ = run(argv)
+            if rc != 0:
+                raise RuntimeError("%s: %s" % (" ".join(argv[1:]), (out + err).strip()))
+        self.start_rvdp()
+        self.start_rvcontrol()
+
+    def start_rvdp(self):
+        argv = [RVDP, "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
+                "rvmatrix%d" % os.getpid(), "--vdev", "net_af_packet0,iface=eth0", "--",
+                "--addr", S1, "--alt-addr", S2, "--control", self.ctl_sock,
+                "--idle-sleep-us", "100", "--json"]
+        self.rvdp = PROCS.start(argv, os.path.join(RUN, "rvdp.out"),
+                                os.path.join(RUN, "rvdp.log"), ns="srv")
+        s = sock("inet")  # ready when it answers a Binding
+        try:
+            for _ in range(100):
+                if self.rvdp.poll() is not None:
+                    raise RuntimeError("rvdp exited %d (see %s/rvdp.log)"
+                                       % (self.rvdp.returncode, RUN))
+                s.sendto(struct.pack("!HHI", 1, 0, 0x2112A442) + os.urandom(12), (S1, P1))
+                s.settimeout(0.1)
+                try:
+                    s.recvfrom(2048)
+                    return
+                except socket.timeout:
+                    pass
+            raise RuntimeError("rvdp did not answer within 10 s")
+        finally:
+            s.close()
+
+    def start_rvcontrol(self):
+        # --connect-rate: the matrix connects device a ~110 times in two
+        # minutes; the default 60/min per locator is an anti-abuse limit.
+        argv = [RVCONTROL, "--db", self.db, "--keys", self.keys, "--dataplane", self.ctl_sock,
+                "--connect-rate", "100000", "-v"]
+        self.ctl = PROCS.start(argv, os.path.join(RUN, "rvcontrol.out"), self.ctl_log)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if self.ctl.poll() is not None:
+                raise RuntimeError("rvcontrol exited %d: %s"
+                                   % (self.ctl.returncode, read(self.ctl_log).strip()))
+            if "connected to rvdp" in read(self.ctl_log):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("rvcontrol did not connect to rvdp within 10 s: %s"
+                           % read(self.ctl_log).strip())
+
+    def alive(self):
+        """Both daemons still running, or an exception that stops the section."""
+        for name, p in (("rvdp", self.rvdp), ("rvcontrol", self.ctl)):
+            if p is None or p.poll() is not None:
+                raise RuntimeError("%s is not running (exit %s; see %s)" % (
+                    name, p.returncode if p else None, self.ctl_log if name == "rvcontrol"
+                    else os.path.join(RUN, "rvdp.log")))
+
+    def log_mark(self):
+        return len(read(self.ctl_log))
+
+    def log_since(self, mark):
+        return read(self.ctl_log)[mark:]
+
+    def stop(self):
+        """Both daemons down; rvdp's counters."""
+        if self.ctl:
+            rc = PROCS.stop(self.ctl)
+            C.check(rc == 0, "rvcontrol exits cleanly on SIGTERM", "exit status %s" % rc)
+        ctr = {}
+        if self.rvdp:
+            rc = PROCS.stop(self.rvdp, timeout=10)
+            C.check(rc == 0, "rvdp exits cleanly on SIGTERM", "exit status %s" % rc)
+            text = read(os.path.join(RUN, "rvdp.out"))
+            start = text.rfind('{"counters"')
+            if start >= 0:
+                try:
+                    ctr = json.loads(text[start:])["counters"]
+                except ValueError:
+                    pass
+        return ctr
+
+
+# --- peers -------------------------------------------------------------------
+
+
+def peer_argv(rig, dev, nat_args=(), server=S1, extra=()):
+    return [RVPEER, "-s", server, "-k", rig.dev[dev], "--json", "-T", *nat_args, *extra]
+
+
+def declared(cls):
+    """--nat/--alloc/--delta/--hops from a classification result."""
+    argv = ["--nat", cls["type"]]
+    if cls.get("allocation") not in (None, "unknown"):
+        argv += ["--alloc", cls["allocation"]]
+    if cls.get("delta"):
+        argv += ["--delta", str(cls["delta"])]
+    if cls.get("hops"):
+        argv += ["--hops", str(cls["hops"])]
+    return argv
+
+
+class Listener:
+    """`rvpeer listen --echo` in rvl-b1 (or another host)."""
+
+    def __init__(self, rig, tag, nat_args, dev="b", ns="b1", count=1):
+        self.out = os.path.join(rig.work, "%s.listen.out" % tag)
+        self.err = os.path.join(rig.work, "%s.listen.err" % tag)
+        argv = peer_argv(rig, dev, nat_args, extra=["listen", "--echo"])
+        if count:
+            argv += ["--count", str(count)]
+        self.p = PROCS.start(argv, self.out, self.err, ns=ns)
+
+    def events(self):
+        return json_lines(read(self.out))
+
+    def wait(self, pred, timeout):
+        end = time.monotonic() + timeout
+        while True:
+            evs = self.events()
+            if pred(evs):
+                return evs
+            if time.monotonic() > end or self.p.poll() is not None:
+                return None
+            time.sleep(0.02)
+
+    def registered(self, timeout=15.0):
+        evs = self.wait(lambda e: any(x.get("event") == "registered" for x in e), timeout)
+        return next(x for x in evs if x.get("event") == "registered") if evs else None
+
+    def exit(self, timeout):
+        """Wait for it to end by itself; else SIGTERM. (status, ended by itself)."""
+        try:
+            rc = self.p.wait(timeout)
+            PROCS.reap(self.p)
+            return rc, True
+        except subprocess.TimeoutExpired:
+            return PROCS.stop(self.p), False
+
+    def text(self):
+        return read(self.out) + read(self.err)
+
+
+def connect(rig, tag, nat_args, locator, message, dev="a", ns="a1", server=S1,
+            wall=CONNECT_WALL_S):
+    """`rvpeer connect LOCATOR --message M` from rvl-a1: a dict of its result
+    (its output also kept in the work directory as TAG.connect.*)."""
+    argv = peer_argv(rig, dev, nat_args, server=server,
+                     extra=["connect", locator, "--message", message])
+    rc, out, err, secs = run(argv, ns=ns, timeout=wall)
+    for ext, text in (("out", out), ("err", err)):
+        with open(os.path.join(rig.work, "%s.connect.%s" % (tag, ext)), "w") as f:
+            f.write(text)
+    objs = json_lines(out)
+    return {"rc": rc, "out": out, "err": err, "secs": secs, "res": objs[-1] if objs else {},
+            "error": next((ln for ln in err.splitlines() if ln.startswith("rvpeer ")), "")}
+
+
+# --- 1. classification -------------------------------------------------------
+
+
+def classify_all(rig, modes, measured, times):
+    for mode in modes:
+        title, opts, alloc, delta = ALLOCS[mode]
+        print("   allocation: %s" % title)
+        for t in TYPES:
+            nat("a", "--preset", t, *([] if t == "none" else opts))
+            rc, out, err, secs = run([RVPEER, "-s", S1, "--json", "-T", "classify"], ns="a1",
+                                     timeout=60)
+            times.append(secs)
+            objs = json_lines(out)
+            got = objs[-1] if objs else {}
+            if got:
+                measured[(mode, t)] = got
+            m, f = BEHAVIOUR[t]
+            want = {"mapping": m, "filtering": f, "type": t}
+            if t != "none":  # no NAT: the host's own ports, nothing to allocate
+                want.update({"allocation": alloc, "delta": delta})
+            wrong = {k: got.get(k) for k in want if got.get(k) != want[k]}
+            C.check(rc == 0 and not wrong,
+                    "classify %-15s %-6s -> %s %s %s, %s delta %s, bg %s/s, %s hop(s) (%.1f s)"
+                    % (t, mode, got.get("type"), got.get("mapping"), got.get("filtering"),
+                       got.get("allocation"), got.get("delta"), got.get("background_rate"),
+                       got.get("hops"), secs),
+                    "exit %s; wrong: %s (wanted %s)\n%s\n      natbox a meanwhile:\n%s"
+                    % (rc, wrong, {k: want[k] for k in wrong}, tail(err, 12),
+                       tail("\n".join(story("a")), 60)))
+
+
+# --- 2. the matrix ------------------------------------------------------------
+
+
+def nat_opts(mode, t):
+    return ["--preset", t] + ([] if t == "none" else ALLOCS[mode][1])
+
+
+def nat_args_for(measured, mode, t):
+    """What the peers declare: the classification of this very configuration,
+    or (when it failed) the configuration itself."""
+    got = measured.get((mode, t))
+    if got and got.get("type") in TYPES:
+        return declared(got)
+    _, _, alloc, delta = ALLOCS[mode]
+    return declared({"type": t, "allocation": None if t == "none" else alloc, "delta": delta,
+                     "hops": 1})
+
+
+def cell_text(r):
+    if r["outcome"] == "direct":
+        return "%s %dms/%dp%s" % (r["strategy"], r["elapsed_ms"],
+                                  r["packets"] + (r.get("callee_packets") or 0),
+                                  "" if r["strategy"] == r["expected"] else "!")
+    if r["outcome"] == "nodirect":
+        return "NO-DIRECT"
+    return "FAIL"
+
+
+def print_table(mode, results, types):
+    print("\n   %s: caller (site a, rows) -> callee (site b, columns)" % ALLOCS[mode][0])
+    w = 19
+    print("   %-6s" % "" + "".join("%-*s" % (w, SHORT[t]) for t in types))
+    for ta in types:
+        row = "".join("%-*s" % (w, cell_text(results[(mode, ta, tb)])
+                                 if (mode, ta, tb) in results else "-") for tb in types)
+        print("   %-6s%s" % (SHORT[ta], row))
+
+
+CLASSIFIED_RE = re.compile(r"classify: ([a-z-]+) \([A-Z]+, [A-Z]+\), ([a-z]+) allocation, "
+                           r"delta (-?\d+)")
+ATTEMPT_RE = re.compile(r"server: attempt ([0-9a-f]{16}), strategy")
+
+
+def server_outcome(rig, attempt, timeout=2.0):
+    """rvcontrol's own line on how an attempt ended, e.g. 'ok in 3 ms'."""
+    pat = re.compile(r"attempt %s \(([^)]*)\) ended: (.*)" % attempt)
+    end = time.monotonic() + timeout
+    while True:
+        m = pat.search(read(rig.ctl_log))
+        if m or time.monotonic() > end:
+            return m.group(2).strip() if m else None
+        time.sleep(0.05)
+
+
+def server_view(rig, locator):
+    """The server's record of a registration (rvcontrol lookup)."""
+    rc, out, err, _ = run([RVCONTROL, "--db", rig.db, "lookup", locator])
+    return (out + err).strip()
+
+
+def run_cell(rig, mode, ta, tb, args_a, args_b, results, self_classify=False):
+    """One ordered pair: callee listens in rvl-b1, caller connects from
+    rvl-a1 with a message the callee echoes. self_classify: no --nat, each
+    peer measures its NAT; its registration must say what it is."""
+    exp = EXPECTED[mode][TYPES.index(ta)][TYPES.index(tb)]
+    tag = "%s%s-%s-%s" % ("self-" if self_classify else "", mode, SHORT[ta], SHORT[tb])
+    name = "%-6s %-4s -> %-4s%s" % (mode, SHORT[ta], SHORT[tb],
+                                    " (both classify)" if self_classify else "")
+    rig.alive()
+    t0 = time.monotonic()
+    mark = rig.log_mark()
+    r = {"expected": exp, "outcome": "fail", "strategy": None, "elapsed_ms": 0, "packets": 0}
+    results[(mode, ta, tb)] = r
+    lst = Listener(rig, tag, args_b)
+    reg = lst.registered()
+    if not reg:
+        rc, _ = lst.exit(0.1)
+        C.check(False, "%s: the callee registers" % name,
+                "listener exit %s\n%s" % (rc, tail(lst.text(), 15)))
+        return
+    if self_classify:
+        _, _, alloc, delta = ALLOCS[mode]
+        want = {"nat": tb, "alloc": alloc, "delta": delta, "nat_source": "classified"}
+        wrong = {k: reg.get(k) for k in want if reg.get(k) != want[k]}
+        C.check(not wrong, "%s: the callee classified itself: %s %s delta %s"
+                % (name, reg.get("nat"), reg.get("alloc"), reg.get("delta")),
+                "wrong: %s, wanted %s\n%s" % (wrong, want, tail(read(lst.err), 15)))
+    msg = "matrix %s %s" % (tag, os.urandom(4).hex())
+    res = connect(rig, tag, args_a, rig.loc["b"], msg)
+    j = res["res"]
+    if self_classify:
+        m = CLASSIFIED_RE.search(res["err"])
+        got = (m.group(1), m.group(2), int(m.group(3))) if m else None
+        C.check(got == (ta, alloc, delta), "%s: the caller classified itself: %s"
+                % (name, m.group(0) if m else None),
+                "wanted %s %s delta %s\n%s" % (ta, alloc, delta, tail(res["err"], 15)))
+    echoed = res["rc"] == 0 and j.get("echo") == msg
+    view = "" if echoed or (exp == "NO" and res["rc"] == 1) else server_view(rig, rig.loc["b"])
+    # The callee got the message (a -> b), the caller its echo (b -> a).
+    evs = lst.wait(lambda e: any(x.get("event") == "closed" for x in e),
+                   3.0 if res["rc"] == 0 else 0.2) or lst.events()
+    got_msg = any(x.get("event") == "message" and x.get("text") == msg for x in evs)
+    callee = next((x for x in evs if x.get("event") == "connected"), {})
+    lrc, by_itself = lst.exit(2.0 if res["rc"] == 0 else 0.1)
+    m = ATTEMPT_RE.search(res["err"])
+    outcome = server_outcome(rig, m.group(1), 2.0 if res["rc"] == 0 else 0.2) if m else None
+    secs = time.monotonic() - t0
+    r.update({"rc": res["rc"], "secs": round(res["secs"], 2), "error": res["error"],
+              "strategy": j.get("strategy"), "elapsed_ms": j.get("elapsed_ms") or 0,
+              "packets": j.get("packets") or 0, "callee_packets": callee.get("packets"),
+              "callee_strategy": callee.get("strategy"), "rtt_ms": j.get("rtt_ms"),
+              "server": outcome, "message_at_callee": got_msg})
+    ev = evidence(rig, mark, res, lst, view)
+    if exp == "NO":
+        bound = NO_DIRECT_WALL_S + (3.0 if self_classify else 0.0)  # + classifying
+        ok = res["rc"] == 1 and "No Direct Path" in res["err"] and res["secs"] < bound
+        if ok:
+            r["outcome"] = "nodirect"
+        elif echoed and got_msg:
+            r["outcome"] = "direct"  # a path the design says cannot exist: look at it
+        C.check(ok, "%s: refused at once (%.2f s): %s" % (name, res["secs"], res["error"]),
+                "expected exit 1 with 'No Direct Path' within %.0f s; got exit %s in %.2f s, "
+                "%s\n%s" % (bound, res["rc"], res["secs"],
+                            res["error"] or "strategy %s" % j.get("strategy"), ev))
+        return
+    direct = echoed and got_msg
+    if direct:
+        r["outcome"] = "direct"
+    elif res["rc"] == 1 and "No Direct Path" in res["err"]:
+        r["outcome"] = "nodirect"
+    problems = []
+    if not direct:
+        problems.append("no working path: connect exit %s in %.1f s: %s; echo %s; message at "
+                        "the callee: %s" % (res["rc"], res["secs"], res["error"] or "-",
+                                            "ok" if echoed else repr(j.get("echo")), got_msg))
+    else:
+        if j.get("strategy") != exp:
+            problems.append("strategy %s, expected %s" % (j.get("strategy"), exp))
+        if callee.get("strategy") != j.get("strategy") or callee.get("caller") is not False:
+            problems.append("the callee reports %s" % callee)
+        if not (outcome or "").startswith("ok"):
+            problems.append("rvcontrol's account of the attempt: %s" % outcome)
+    notes = "" if by_itself or not direct else "; the callee did not see the close"
+    if problems:
+        C.check(False, "%s: expected %s" % (name, exp), "; ".join(problems) + "\n" + ev)
+    else:
+        C.check(True, "%s: %s in %s ms, %s+%s packets, echo %s ms, message at the callee, "
+                "server: %s (%.1f s)%s" % (name, j["strategy"], j.get("elapsed_ms"),
+                                          j.get("packets"), callee.get("packets"),
+                                          j.get("rtt_ms"), outcome, secs, notes))
+
+
+def evidence(rig, mark, res, lst=None, view=""):
+    parts = ["      caller (rvl-a1) stderr:", tail(res["err"], 40)]
+    if lst:
+        parts += ["      callee (rvl-b1) stderr:", tail(read(lst.err), 30)]
+    parts += ["      rvcontrol log during the cell:", tail(rig.log_since(mark), 25)]
+    if view:
+        parts += ["      rvcontrol lookup of the callee meanwhile:", tail(view, 10)]
+    return "\n".join(parts)
+
+
+def matrix(rig, modes, types, measured, results, times):
+    for mode in modes:
+        print("   allocation: %s" % ALLOCS[mode][0])
+        t0 = time.monotonic()
+        for tb in types:
+            nat("b", *nat_opts(mode, tb))
+            args_b = nat_args_for(measured, mode, tb)
+            for ta in types:
+                nat("a", *nat_opts(mode, ta))
+                args_a = nat_args_for(measured, mode, ta)
+                run_cell(rig, mode, ta, tb, args_a, args_b, results)
+        times[mode] = time.monotonic() - t0
+        print_table(mode, results, types)
+        print(LEGEND)
+
+
+# Cells run again with peers that classify themselves (no --nat): the
+# whole path classify -> register -> connect, where the NAT is hardest to
+# measure (background allocations) or the strategy depends on it most.
+SELF_CELLS = [("seq2", "port-symmetric", "port-symmetric"),
+              ("random", "port-restricted", "port-symmetric"),
+              ("random", "port-symmetric", "addr-symmetric")]
+
+
+def self_classified(rig, modes, types, results):
+    for mode, ta, tb in SELF_CELLS:
+        if mode not in modes or ta not in types or tb not in types:
+            continue
+        nat("b", *nat_opts(mode, tb))
+        nat("a", *nat_opts(mode, ta))
+        run_cell(rig, mode, ta, tb, [], [], results, self_classify=True)
+
+
+# --- 3. hostile cases ----------------------------------------------------------
+
+HOSTILE_NAT = "port-restricted"  # both sites, sequential Δ=1, for every case
+
+
+def hostile_args(measured):
+    return nat_args_for(measured, "seq1", HOSTILE_NAT)
+
+
+def bounded(name, res, want_rc, want_text, bound, extra_ok=True, detail=""):
+    C.check(res["rc"] == want_rc and want_text in res["err"] and res["secs"] < bound and extra_ok,
+            "%s: exit %s in %.1f s: %s" % (name, res["rc"], res["secs"], res["error"] or "?"),
+            "wanted exit %s with '%s' within %.0f s%s\n      caller stderr:\n%s"
+            % (want_rc, want_text, bound, detail, tail(res["err"], 30)))
+
+
+def hostile_offline(rig, args):
+    """Registered, said bye, gone: the server answers Offline at once."""
+    lst = Listener(rig, "h-offline", args, count=0)
+    reg = lst.registered()
+    rc = PROCS.stop(lst.p)
+    C.check(reg is not None and rc == 0, "partner offline: the callee registered and left "
+            "with a bye (exit %s)" % rc, tail(lst.text(), 15))
+    res = connect(rig, "h-offline", args, rig.loc["b"], "anyone there?")
+    bounded("partner offline (registered, then bye)", res, 1, "Offline", 3.0)
+
+
+def hostile_gone(rig, args, how):
+    """The callee registered, then froze (SIGSTOP) or died without a bye
+    (SIGKILL): the server still lists it; the attempt must end in bounded
+    time with an error."""
+    mark = rig.log_mark()
+    lst = Listener(rig, "h-" + how, args, count=0)
+    reg = lst.registered()
+    lst.p.send_signal(signal.SIGSTOP if how == "stopped" else signal.SIGKILL)
+    time.sleep(0.2)
+    res = connect(rig, "h-" + how, args, rig.loc["b"], "are you there?")
+    what = ("partner never answers (callee SIGSTOPped after registering)" if how == "stopped"
+            else "partner gone without a bye (callee SIGKILLed after registering)")
+    bounded(what, res, 1, "rvpeer connect:", HOSTILE_BOUND_S, reg is not None,
+            "\n      rvcontrol log:\n%s" % tail(rig.log_since(mark), 15))
+    rc = PROCS.stop(lst.p)  # SIGCONT + SIGTERM
+    if how == "stopped":
+        C.check(rc == 0, "the continued callee still stops cleanly on SIGTERM (exit %s)" % rc,
+                tail(read(lst.err), 15))
+
+
+def hostile_unreachable(rig, args):
+    res = connect(rig, "h-unreachable", args, rig.loc["b"], "hello?", server="192.0.2.9")
+    bounded("server unreachable (-s 192.0.2.9, default timeouts)", res, 1, "no answer in time",
+            15.0)
+
+
+def hostile_mapping(rig, args, how):
+    """The callee's mapping with the server is lost after it registered:
+    its natbox restarted (every mapping dropped), or idle past a 2 s
+    lifetime. The server's INSTRUCT goes to a dead mapping; connect must end
+    in bounded time: an error, or a path if the product recovers."""
+    lifetime = ["--lifetime", "2"] if how == "expired" else []
+    nat("b", *nat_opts("seq1", HOSTILE_NAT), *lifetime)
+    mark = rig.log_mark()
+    lst = Listener(rig, "h-map-" + how, args, count=1)
+    reg = lst.registered()
+    if how == "restart":
+        nat("b", *nat_opts("seq1", HOSTILE_NAT))
+        gone = True
+    else:
+        mapped = reg.get("mapped") if reg else None
+        gone = bool(mapped) and any(
+            e.get("ext") == mapped for e in _wait_expire("b", mapped, 6.0))
+    res = connect(rig, "h-map-" + how, args, rig.loc["b"], "still there?")
+    j = res["res"]
+    recovered = res["rc"] == 0 and j.get("echo") == "still there?"
+    filtered = [e for e in events("b", "filtered") if e.get("rule") == "no_mapping"]
+    what = ("callee's NAT restarted after it registered" if how == "restart"
+            else "callee's mapping expired (natbox --lifetime 2) after it registered")
+    C.check(reg is not None and gone and res["secs"] < HOSTILE_BOUND_S and
+            (recovered or (res["rc"] == 1 and res["error"])),
+            "mapping lost mid-way, %s: %s in %.1f s: %s (natbox b dropped %d packets for "
+            "no mapping)" % (what, "recovered, echo ok" if recovered else "exit %s" % res["rc"],
+                             res["secs"], res["error"] or "-", len(filtered)),
+            "registered %s, mapping gone %s; wanted an error or a path within %.0f s\n"
+            "      caller stderr:\n%s\n      callee stderr:\n%s\n      rvcontrol log:\n%s"
+            % (reg is not None, gone, HOSTILE_BOUND_S, tail(res["err"], 30),
+               tail(read(lst.err), 15), tail(rig.log_since(mark), 15)))
+    rc, _ = lst.exit(0.1 if not recovered else 2.0)
+    C.check(rc == 0, "the callee stops cleanly afterwards (exit %s)" % rc, tail(read(lst.err), 15))
+    nat("b", *nat_opts("seq1", HOSTILE_NAT))
+
+
+def _wait_expire(site, ext, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = [e for e in events(site, "map_expire") if e.get("ext") == ext]
+        if got:
+            return got
+        time.sleep(0.1)
+    return []
+
+
+def hostile(rig, measured, times):
+    args = hostile_args(measured)
+    nat("a", *nat_opts("seq1", HOSTILE_NAT))
+    nat("b", *nat_opts("seq1", HOSTILE_NAT))
+    for title, fn in (("offline", lambda: hostile_offline(rig, args)),
+                      ("stopped", lambda: hostile_gone(rig, args, "stopped")),
+                      ("killed", lambda: hostile_gone(rig, args, "killed")),
+                      ("unreachable", lambda: hostile_unreachable(rig, args)),
+                      ("nat-restart", lambda: hostile_mapping(rig, args, "restart")),
+                      ("expired", lambda: hostile_mapping(rig, args, "expired"))):
+        t0 = time.monotonic()
+        try:
+            rig.alive()
+            fn()
+        except Exception as e:  # noqa: BLE001 - one case failing stops only itself
+            C.check(False, "hostile %s: stopped by %s: %s" % (title, type(e).__name__, e))
+        times[title] = time.monotonic() - t0
+
+
+# --- main ------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="classify,matrix,self,hostile")
+    ap.add_argument("--alloc", default=",".join(ALLOCS))
+    ap.add_argument("--types", default=",".join(SHORT[t] for t in TYPES))
+    o = ap.parse_args()
+    only = o.only.split(",")
+    modes = o.alloc.split(",")
+    types = [LONG[t] for t in o.types.split(",")]
+    for b in (RVDP, RVCONTROL, RVPEER):
+        if not os.access(b, os.X_OK):
+            print("peer-matrix: %s is not built" % b)
+            return 1
+
+    work = tempfile.mkdtemp(prefix="rvmatrix.")
+    rig = Rig(work)
+    measured, results, sect, ctimes, mtimes, htimes = {}, {}, {}, [], {}, {}
+    ctr = {}
+
+    def timed(name, title, fn, *a):
+        t0 = time.monotonic()
+        C.section(title, fn, *a)
+        sect[name] = time.monotonic() - t0
+
+    try:
+        timed("setup", "setup: keys, rvdp on net_af_packet, rvcontrol behind it, locators",
+              setup, rig)
+        if "classify" in only:
+            timed("classify", "1. classification: rvpeer classify from rvl-a1, every preset x "
+                  "allocation", classify_all, rig, modes, measured, ctimes)
+            if ctimes:
+                print("   classify took %.1f-%.1f s (mean %.2f s): classifying both peers in "
+                      "every cell would add ~%.0f s to the matrix, so its peers declare what "
+                      "was measured here" % (min(ctimes), max(ctimes), sum(ctimes) / len(ctimes),
+                                             2 * 108 * sum(ctimes) / len(ctimes)))
+        if "matrix" in only and rig.loc:
+            timed("matrix", "2. the connectivity matrix: every ordered pair x allocation mode",
+                  matrix, rig, modes, types, measured, results, mtimes)
+        if "self" in only and rig.loc:
+            timed("self", "2b. spot checks: matrix cells with peers that classify themselves",
+                  self_classified, rig, modes, types, {})
+        if "hostile" in only and rig.loc:
+            timed("hostile", "3. hostile cases: each ends in bounded time with a clear error",
+                  hostile, rig, measured, htimes)
+    finally:
+        t0 = time.monotonic()
+        print("\n-- teardown")
+        ctr = rig.stop()
+        PROCS.stop_all()
+        sect["teardown"] = time.monotonic() - t0
+
+    if results:
+        print("\n== the matrices")
+        for mode in modes:
+            print_table(mode, results, types)
+        print(LEGEND)
+        with open(os.path.join(BUILD, "peer-matrix.json"), "w") as f:
+            json.dump([{"alloc": k[0], "caller": k[1], "callee": k[2], **v}
+                       for k, v in results.items()], f, indent=1)
+    rc_stats = run([RVCONTROL, "--db", rig.db, "stats"])
+    if rc_stats[0] == 0:
+        print("\n== rvcontrol stats (the server's own account of every attempt)")
+        print(tail(rc_stats[1], 60, "   "))
+    print("\n== rvdp counters: %s" % ", ".join(
+        "%s %d" % (k, v) for k, v in sorted(ctr.items()) if v and not k.startswith("rx_bytes")))
+    print("\n== times")
+    for k, v in sect.items():
+        print("   %-10s %6.1f s" % (k, v))
+    for k, v in mtimes.items():
+        print("     matrix %-8s %6.1f s" % (k, v))
+    for k, v in htimes.items():
+        print("     hostile %-12s %5.1f s" % (k, v))
+    if C.failures:  # every cell's peer output, for the owner
+        keep = os.path.join(BUILD, "peer-matrix-logs", "peers")
+        shutil.rmtree(keep, ignore_errors=True)
+        shutil.copytree(work, keep, ignore=shutil.ignore_patterns("*.key", "keys", "rv.db*"))
+        print("\npeer-matrix: every peer's output kept in %s" % keep)
+    shutil.rmtree(work, ignore_errors=True)
+    return C.finish()
+
+
+def setup(rig):
+    rig.setup()
+    C.check(True, "rvdp answers on %s/%s, rvcontrol is connected to it" % (S1, S2))
+    for d, ns in (("a", "a1"), ("b", "b1")):
+        rc, out, err, _ = run(peer_argv(rig, d, extra=["auth"]), ns=ns, timeout=30)
+        objs = json_lines(out)
+        loc = objs[-1].get("locator") if objs else None
+        C.check(rc == 0 and bool(loc and re.fullmatch(r"[0-9a-f]{32}", loc)),
+                "device %s authenticates from rvl-%s: locator %s" % (d, ns, loc),
+                "exit %s: %s" % (rc, err.strip()))
+        if loc:
+            rig.loc[d] = loc
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        PROCS.stop_all()
+        sys.exit(130)
