@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "dpctl.h"
+#include "relay.h"
 #include "rv_buf.h"
 
 static void put_addr(struct rv_wr *w, const struct rv_addr *a)
@@ -45,6 +46,37 @@ static bool family_ok(const struct rv_addr *a)
 	return a->family == RV_AF_INET || a->family == RV_AF_INET6;
 }
 
+/* A relay side: an unbound one has family 0 and nothing else. */
+static void put_side(struct rv_wr *w, const struct rv_dpc_relay_side *s)
+{
+	if (s->bound.family) {
+		put_addr(w, &s->bound);
+	} else {
+		rv_wr_zero(w, 20);
+	}
+	rv_wr_u64(w, s->packets);
+	rv_wr_u64(w, s->bytes);
+	rv_wr_u64(w, s->dropped);
+	rv_wr_u64(w, s->seen_ms);
+}
+
+static int get_side(struct rv_rd *r, struct rv_dpc_relay_side *s)
+{
+	int rc = 0;
+
+	if (rv_rd_left(r) >= 1 && r->p[r->off] == 0) {
+		memset(&s->bound, 0, sizeof(s->bound));
+		rv_rd_skip(r, 20);
+	} else {
+		rc = get_addr(r, &s->bound);
+	}
+	s->packets = rv_rd_u64(r);
+	s->bytes = rv_rd_u64(r);
+	s->dropped = rv_rd_u64(r);
+	s->seen_ms = rv_rd_u64(r);
+	return rc;
+}
+
 int rv_dpc_encode(const struct rv_dpc *m, uint8_t *buf, size_t cap)
 {
 	struct rv_wr w = rv_wr_make(buf, cap);
@@ -82,7 +114,32 @@ int rv_dpc_encode(const struct rv_dpc *m, uint8_t *buf, size_t cap)
 		break;
 	case RV_DPC_SESSION_DEL:
 	case RV_DPC_OBS_QUERY:
+	case RV_DPC_RELAY_DEL:
+	case RV_DPC_RELAY_QUERY:
 		rv_wr_u64(&w, m->session);
+		break;
+	case RV_DPC_RELAY_SET:
+		if (m->channel < RV_RELAY_CH_MIN || m->channel > RV_RELAY_CH_MAX)
+			return RV_ERANGE;
+		rv_wr_u64(&w, m->session);
+		rv_wr_bytes(&w, m->key, 16);
+		rv_wr_u16(&w, m->channel);
+		rv_wr_u16(&w, 0);
+		rv_wr_u64(&w, m->expires_ms);
+		rv_wr_u64(&w, m->quota_bytes);
+		rv_wr_u32(&w, m->rate_pps);
+		rv_wr_u32(&w, m->burst);
+		break;
+	case RV_DPC_RELAY_REPLY:
+		for (int i = 0; i < 2; i++)
+			if (m->side[i].bound.family && !family_ok(&m->side[i].bound))
+				return RV_ERANGE;
+		rv_wr_u64(&w, m->session);
+		rv_wr_u32(&w, (uint32_t)m->status);
+		rv_wr_u8(&w, m->relay_flags);
+		rv_wr_zero(&w, 3);
+		put_side(&w, &m->side[0]);
+		put_side(&w, &m->side[1]);
 		break;
 	case RV_DPC_FLUSH:
 		break;
@@ -151,7 +208,30 @@ int rv_dpc_decode(const uint8_t *buf, size_t len, struct rv_dpc *m)
 		break;
 	case RV_DPC_SESSION_DEL:
 	case RV_DPC_OBS_QUERY:
+	case RV_DPC_RELAY_DEL:
+	case RV_DPC_RELAY_QUERY:
 		m->session = rv_rd_u64(&r);
+		break;
+	case RV_DPC_RELAY_SET:
+		m->session = rv_rd_u64(&r);
+		rv_rd_copy(&r, m->key, 16);
+		m->channel = rv_rd_u16(&r);
+		rv_rd_skip(&r, 2);
+		m->expires_ms = rv_rd_u64(&r);
+		m->quota_bytes = rv_rd_u64(&r);
+		m->rate_pps = rv_rd_u32(&r);
+		m->burst = rv_rd_u32(&r);
+		if (!r.err && (m->channel < RV_RELAY_CH_MIN || m->channel > RV_RELAY_CH_MAX))
+			return RV_ERANGE;
+		break;
+	case RV_DPC_RELAY_REPLY:
+		m->session = rv_rd_u64(&r);
+		m->status = (int32_t)rv_rd_u32(&r);
+		m->relay_flags = rv_rd_u8(&r);
+		rv_rd_skip(&r, 3);
+		rc = get_side(&r, &m->side[0]);
+		if (!rc)
+			rc = get_side(&r, &m->side[1]);
 		break;
 	case RV_DPC_FLUSH:
 		break;
@@ -192,6 +272,10 @@ const char *rv_dpc_type_str(uint8_t type)
 		[RV_DPC_FLUSH] = "flush",
 		[RV_DPC_OBS_QUERY] = "obs-query",
 		[RV_DPC_OBS_REPLY] = "obs-reply",
+		[RV_DPC_RELAY_SET] = "relay-set",
+		[RV_DPC_RELAY_DEL] = "relay-del",
+		[RV_DPC_RELAY_QUERY] = "relay-query",
+		[RV_DPC_RELAY_REPLY] = "relay-reply",
 	};
 	return type < RV_DPC_TYPE_COUNT && names[type] ? names[type] : "?";
 }

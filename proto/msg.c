@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "msg.h"
+#include "relay.h"
 
 /* How a field is carried. The generic kinds serve many fields through
  * offsets into struct rv_msg; structured ones have one case each. */
@@ -30,6 +31,7 @@ enum kind {
 	K_PORTS,
 	K_RESULT,
 	K_PROBE,
+	K_RELAY,
 	K_ERROR,
 };
 
@@ -81,6 +83,7 @@ static const struct fdesc fields[RV_F_COUNT_ALL] = {
 	F(RV_F_DEADLINE, K_U32, AT(deadline_ms), 0, 0, 0),
 	F(RV_F_PROBE, K_PROBE, 0, 0, 0, 0),
 	F(RV_F_KEY, K_FIXED, AT(key), 0, 16, 16),
+	F(RV_F_RELAY, K_RELAY, 0, 0, 0, 0),
 	[RV_F_MAPPED] = { RV_SA_XOR_MAPPED_ADDRESS, K_XADDR, AT(mapped), 0, 0, 0 },
 	[RV_F_ERROR] = { RV_SA_ERROR_CODE, K_ERROR, 0, 0, 0, 0 },
 };
@@ -126,7 +129,7 @@ static const struct rule rules[] = {
 	{ RV_M_CONNECT, RV_STUN_SUCCESS, B(VERSION) | B(ATTEMPT), B(ROLE) },
 	{ RV_M_INSTRUCT, RV_STUN_REQUEST, B(VERSION) | B(ATTEMPT) | B(ROLE),
 	  B(KEY) | B(LOCATOR) | B(PEER_ADDR) | B(NAT) | B(TARGET) | B(RANGE) | B(DELTA) | B(TTL) |
-	          B(DEADLINE) | B(PORTS) | B(COUNT) },
+	          B(DEADLINE) | B(PORTS) | B(COUNT) | B(RELAY) | B(RESULT) },
 	{ RV_M_INSTRUCT, RV_STUN_SUCCESS, B(VERSION) | B(ATTEMPT), 0 },
 	{ RV_M_REPORT, RV_STUN_REQUEST, B(VERSION) | B(SESSION) | B(ATTEMPT),
 	  B(PORTS) | B(TARGET) | B(RANGE) | B(DELTA) | B(RESULT) | B(NAT) },
@@ -232,6 +235,12 @@ static bool probe_ok(const struct rv_probe *p)
 	return p->kind >= RV_PROBE_DELTA && p->kind < RV_PROBE_KIND_COUNT;
 }
 
+static bool relay_ok(const struct rv_relay_grant *g)
+{
+	return g->channel >= RV_RELAY_CH_MIN && g->channel <= RV_RELAY_CH_MAX && g->side <= 1 &&
+	       g->relay != 0;
+}
+
 static bool addr_ok(const struct rv_addr *a)
 {
 	return a->family == RV_AF_INET || a->family == RV_AF_INET6;
@@ -324,10 +333,8 @@ static int enc_field(const struct rv_msg *m, enum rv_field f, struct rv_stun_enc
 		uint64_t v;
 		memcpy(&v, at, sizeof(v));
 		q = rv_stun_enc_attr_reserve(e, d->type, 8);
-		if (q) {
-			rv_put_u32(q, (uint32_t)(v >> 32));
-			rv_put_u32(q + 4, (uint32_t)v);
-		}
+		if (q)
+			rv_put_u64(q, v);
 		return 0;
 	}
 	case K_XADDR:
@@ -480,6 +487,20 @@ static int enc_field(const struct rv_msg *m, enum rv_field f, struct rv_stun_enc
 		if (q)
 			rv_probe_write(q, &m->probe);
 		return 0;
+	case K_RELAY:
+		if (!relay_ok(&m->relay))
+			return RV_ERANGE;
+		q = rv_stun_enc_attr_reserve(e, d->type, 28);
+		if (q) {
+			rv_put_u64(q, m->relay.relay);
+			rv_put_u16(q + 8, m->relay.channel);
+			q[10] = m->relay.side;
+			q[11] = 0;
+			rv_put_u64(q + 12, m->relay.quota_bytes);
+			rv_put_u32(q + 20, m->relay.lifetime_s);
+			rv_put_u32(q + 24, m->relay.rate_pps);
+		}
+		return 0;
 	case K_ERROR:
 		if (m->error_code < 300 || m->error_code > 699)
 			return RV_ERANGE;
@@ -579,7 +600,7 @@ static int dec_field(struct rv_msg *m, enum rv_field f, const struct rv_stun_msg
 		uint64_t u64;
 		if (len != 8)
 			return RV_EATTR;
-		u64 = (uint64_t)rv_get_u32(v) << 32 | rv_get_u32(v + 4);
+		u64 = rv_get_u64(v);
 		memcpy(at, &u64, sizeof(u64));
 		return 0;
 	}
@@ -717,6 +738,16 @@ static int dec_field(struct rv_msg *m, enum rv_field f, const struct rv_stun_msg
 			return RV_EATTR;
 		rv_probe_read(v, &m->probe);
 		return probe_ok(&m->probe) ? 0 : RV_EATTR;
+	case K_RELAY:
+		if (len != 28 || v[11])
+			return RV_EATTR;
+		m->relay.relay = rv_get_u64(v);
+		m->relay.channel = rv_get_u16(v + 8);
+		m->relay.side = v[10];
+		m->relay.quota_bytes = rv_get_u64(v + 12);
+		m->relay.lifetime_s = rv_get_u32(v + 20);
+		m->relay.rate_pps = rv_get_u32(v + 24);
+		return relay_ok(&m->relay) ? 0 : RV_EATTR;
 	case K_ERROR: {
 		int code;
 		const uint8_t *reason;

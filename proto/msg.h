@@ -83,7 +83,8 @@ enum rv_field {
 	RV_F_RESULT,
 	RV_F_DEADLINE,
 	RV_F_PROBE,
-	RV_F_KEY, /* an attempt's key, wrapped (proto/keys.h rv_key_wrap) */
+	RV_F_KEY,   /* an attempt's key, wrapped (proto/keys.h rv_key_wrap) */
+	RV_F_RELAY, /* a relay grant (struct rv_relay_grant) */
 	RV_F_STD_FIRST,
 	RV_F_MAPPED = RV_F_STD_FIRST, /* XOR-MAPPED-ADDRESS */
 	RV_F_ERROR,                   /* ERROR-CODE */
@@ -248,6 +249,11 @@ enum rv_result_code {
 	RV_RES_ABORTED = 3,
 	RV_RES_PEER_GONE = 4,
 	RV_RES_RELAYED = 5,
+	/* A relay ended (INSTRUCT from the server, or a peer's REPORT): */
+	RV_RES_RELAY_BYTES = 6, /* its byte quota is spent */
+	RV_RES_RELAY_TIME = 7,  /* its time is up */
+	RV_RES_RELAY_IDLE = 8,  /* nothing crossed it for too long */
+	RV_RES_CLOSED = 9,      /* a peer closed the connection */
 	RV_RES_COUNT
 };
 struct rv_result {
@@ -264,9 +270,11 @@ enum rv_probe_kind {
 	RV_PROBE_RANGE_AFTER = 3,    /* range detection, after the bubble */
 	RV_PROBE_CHARACTERISTIC = 4, /* NAT classification */
 	RV_PROBE_KEEPALIVE = 5,
+	RV_PROBE_RELAY = 6, /* binds a relay side: session = relay ID, flags = side */
 	RV_PROBE_KIND_COUNT
 };
 #define RV_PROBE_REPLY 0x80u /* set in server responses */
+#define RV_PROBE_SIDE  0x01u /* RELAY: the callee's side (clear: the caller's) */
 #define RV_PROBE_LEN   20
 struct rv_probe {
 	uint64_t session;
@@ -274,6 +282,17 @@ struct rv_probe {
 	uint8_t flags;
 	uint16_t seq;
 	uint8_t mac[8];
+};
+
+/* RV-RELAY (28 bytes): relay(64) channel(16) side(8) reserved(8)
+ * quota_bytes(64) lifetime_s(32) rate_pps(32) — WIRE.md "Relaying". */
+struct rv_relay_grant {
+	uint64_t relay;
+	uint16_t channel; /* 0x4000-0x4FFF */
+	uint8_t side;     /* 0 caller, 1 callee */
+	uint64_t quota_bytes;
+	uint32_t lifetime_s;
+	uint32_t rate_pps;
 };
 
 struct rv_msg {
@@ -324,6 +343,7 @@ struct rv_msg {
 	struct rv_result result;
 	uint32_t deadline_ms;
 	struct rv_probe probe;
+	struct rv_relay_grant relay;
 	uint8_t key[16];
 	struct rv_addr mapped;
 	uint16_t error_code;

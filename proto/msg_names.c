@@ -114,6 +114,7 @@ const char *rv_field_str(enum rv_field f)
 		[RV_F_DEADLINE] = "RV-DEADLINE",
 		[RV_F_PROBE] = "RV-PROBE",
 		[RV_F_KEY] = "RV-KEY",
+		[RV_F_RELAY] = "RV-RELAY",
 		[RV_F_MAPPED] = "XOR-MAPPED-ADDRESS",
 		[RV_F_ERROR] = "ERROR-CODE",
 	};
@@ -131,7 +132,8 @@ const char *rv_strategy_str(enum rv_strategy s)
 const char *rv_probe_kind_str(enum rv_probe_kind k)
 {
 	static const char *const names[RV_PROBE_KIND_COUNT] = {
-		NULL, "delta", "range-before", "range-after", "characteristic", "keepalive",
+		NULL,        "delta", "range-before", "range-after", "characteristic",
+		"keepalive", "relay",
 	};
 	return NAME(names, k);
 }
@@ -139,7 +141,8 @@ const char *rv_probe_kind_str(enum rv_probe_kind k)
 const char *rv_result_str(enum rv_result_code r)
 {
 	static const char *const names[RV_RES_COUNT] = {
-		"ok", "timeout", "no-path", "aborted", "peer-gone", "relayed",
+		"ok",      "timeout",     "no-path",    "aborted",    "peer-gone",
+		"relayed", "relay-bytes", "relay-time", "relay-idle", "closed",
 	};
 	return NAME(names, r);
 }

@@ -137,6 +137,12 @@ static inline void rv_put_u32(uint8_t *q, uint32_t v)
 	q[3] = (uint8_t)v;
 }
 
+static inline void rv_put_u64(uint8_t *q, uint64_t v)
+{
+	rv_put_u32(q, (uint32_t)(v >> 32));
+	rv_put_u32(q + 4, (uint32_t)v);
+}
+
 static inline uint16_t rv_get_u16(const uint8_t *q)
 {
 	return (uint16_t)(q[0] << 8 | q[1]);
@@ -145,6 +151,11 @@ static inline uint16_t rv_get_u16(const uint8_t *q)
 static inline uint32_t rv_get_u32(const uint8_t *q)
 {
 	return (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+}
+
+static inline uint64_t rv_get_u64(const uint8_t *q)
+{
+	return (uint64_t)rv_get_u32(q) << 32 | rv_get_u32(q + 4);
 }
 
 static inline void rv_wr_u16(struct rv_wr *w, uint16_t v)

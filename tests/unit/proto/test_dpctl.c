@@ -38,7 +38,27 @@ static struct rv_dpc sample(uint8_t type)
 		break;
 	case RV_DPC_SESSION_DEL:
 	case RV_DPC_OBS_QUERY:
+	case RV_DPC_RELAY_DEL:
+	case RV_DPC_RELAY_QUERY:
 		m.session = 99;
+		break;
+	case RV_DPC_RELAY_SET:
+		m.session = 0x1122334455667788ull;
+		memset(m.key, 0x5a, 16);
+		m.channel = 0x4abc;
+		m.expires_ms = 1795000000000ull;
+		m.quota_bytes = 1ull << 33;
+		m.rate_pps = 2000;
+		m.burst = 400;
+		break;
+	case RV_DPC_RELAY_REPLY:
+		m.session = 7;
+		m.status = 0;
+		m.relay_flags = 0x05;
+		cr_assert_eq(rv_addr_parse("203.0.113.2:1041", 0, &m.side[0].bound), 0);
+		m.side[0] = (struct rv_dpc_relay_side){ m.side[0].bound, 10, 12000, 3,
+			                                1795000000001ull };
+		m.side[1].packets = 0; /* the callee has not bound yet */
 		break;
 	case RV_DPC_OBS_REPLY:
 		m.session = 99;
@@ -63,6 +83,18 @@ static void assert_same(const struct rv_dpc *a, const struct rv_dpc *b)
 	cr_assert_eq(a->rate_pps, b->rate_pps);
 	cr_assert_eq(a->burst, b->burst);
 	cr_assert_eq(a->status, b->status);
+	cr_assert_eq(a->channel, b->channel);
+	cr_assert_eq(a->quota_bytes, b->quota_bytes);
+	cr_assert_eq(a->relay_flags, b->relay_flags);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(a->side[i].bound.family, b->side[i].bound.family);
+		if (a->side[i].bound.family)
+			cr_assert(rv_addr_eq(&a->side[i].bound, &b->side[i].bound));
+		cr_assert_eq(a->side[i].packets, b->side[i].packets);
+		cr_assert_eq(a->side[i].bytes, b->side[i].bytes);
+		cr_assert_eq(a->side[i].dropped, b->side[i].dropped);
+		cr_assert_eq(a->side[i].seen_ms, b->side[i].seen_ms);
+	}
 	cr_assert_eq(a->n_obs, b->n_obs);
 	for (int i = 0; i < a->n_obs; i++) {
 		cr_assert_eq(a->obs[i].t_ms, b->obs[i].t_ms);
@@ -170,4 +202,19 @@ Test(dpctl, ctl_hello_without_addresses_round_trips)
 	cr_assert_eq(n, RV_DPC_HDR);
 	cr_assert_eq(rv_dpc_decode(buf, (size_t)n, &out), 0);
 	cr_assert_eq(out.src.family, 0);
+}
+
+Test(dpctl, a_relay_channel_outside_the_turn_range_is_refused_both_ways)
+{
+	struct rv_dpc m = sample(RV_DPC_RELAY_SET), out;
+	uint8_t buf[RV_DPC_MAX_MSG];
+	int n;
+
+	m.channel = 0x3fff;
+	cr_assert_eq(rv_dpc_encode(&m, buf, sizeof(buf)), RV_ERANGE);
+	m.channel = 0x4fff;
+	n = rv_dpc_encode(&m, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	buf[RV_DPC_HDR + 8 + 16] = 0x50; /* channel 0x50ff on the wire */
+	cr_assert_eq(rv_dpc_decode(buf, (size_t)n, &out), RV_ERANGE);
 }

@@ -168,6 +168,10 @@ static void fill(struct rv_msg *m, enum rv_field f)
 	case RV_F_KEY:
 		memset(m->key, 0x6b, 16);
 		break;
+	case RV_F_RELAY:
+		m->relay = (struct rv_relay_grant){ 0x0102030405060708ull, 0x4123, 1,
+			                            50000000ull,           600,    2000 };
+		break;
 	case RV_F_MAPPED:
 		m->mapped = addr("[2001:db8::77]:3478");
 		break;
@@ -354,6 +358,14 @@ static void assert_msg_eq(const struct rv_msg *a, const struct rv_msg *b)
 		case RV_F_KEY:
 			cr_assert_arr_eq(a->key, b->key, 16);
 			break;
+		case RV_F_RELAY:
+			cr_assert_eq(a->relay.relay, b->relay.relay);
+			cr_assert_eq(a->relay.channel, b->relay.channel);
+			cr_assert_eq(a->relay.side, b->relay.side);
+			cr_assert_eq(a->relay.quota_bytes, b->relay.quota_bytes);
+			cr_assert_eq(a->relay.lifetime_s, b->relay.lifetime_s);
+			cr_assert_eq(a->relay.rate_pps, b->relay.rate_pps);
+			break;
 		case RV_F_MAPPED:
 			cr_assert(rv_addr_eq(&a->mapped, &b->mapped));
 			break;
@@ -535,6 +547,11 @@ Test(msg, decode_refuses_out_of_bound_field_values)
 	const uint8_t nat_bad[12] = { RV_NAT_TYPE_COUNT };
 	const uint8_t zero_delta[4] = { 0 };
 	const uint8_t sess[8] = { 1 };
+	/* RV-RELAY: id 1, channel 0x4001, side 0 — then each field broken. */
+	const uint8_t relay_ch[28] = { 0, 0, 0, 0, 0, 0, 0, 1, 0x50, 0x01 };
+	const uint8_t relay_side[28] = { 0, 0, 0, 0, 0, 0, 0, 1, 0x40, 0x01, 2 };
+	const uint8_t relay_rsv[28] = { 0, 0, 0, 0, 0, 0, 0, 1, 0x40, 0x01, 0, 1 };
+	const uint8_t relay_id0[28] = { 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x01 };
 	struct {
 		uint16_t method;
 		struct raw attr;
@@ -557,6 +574,11 @@ Test(msg, decode_refuses_out_of_bound_field_values)
 		{ RV_M_REGISTER, { T(RV_F_HOST_ADDRS), big, 20 }, RV_EFAMILY },
 		{ RV_M_REGISTER, { T(RV_F_HOST_ADDRS), big, 21 }, RV_EATTR },
 		{ RV_M_REGISTER, { T(RV_F_SESSION), sess, 7 }, RV_EATTR },
+		{ RV_M_INSTRUCT, { T(RV_F_RELAY), relay_ch, 28 }, RV_EATTR },
+		{ RV_M_INSTRUCT, { T(RV_F_RELAY), relay_side, 28 }, RV_EATTR },
+		{ RV_M_INSTRUCT, { T(RV_F_RELAY), relay_rsv, 28 }, RV_EATTR },
+		{ RV_M_INSTRUCT, { T(RV_F_RELAY), relay_id0, 28 }, RV_EATTR },
+		{ RV_M_INSTRUCT, { T(RV_F_RELAY), relay_ch, 24 }, RV_EATTR },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
