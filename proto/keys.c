@@ -37,19 +37,30 @@ int rv_kx_root(const uint8_t own_sk[RV_KX_LEN], const uint8_t other_pk[RV_KX_LEN
 	return rc == 0 ? 0 : RV_ESIGNATURE;
 }
 
-void rv_kdf(const uint8_t root[RV_ROOT_LEN], const char *label, uint64_t session, uint8_t *out,
-            size_t outlen)
+/* BLAKE2b keyed with key over label || NUL || id (big-endian). */
+static void kdf(const uint8_t *key, size_t keylen, const char *label, uint64_t id, uint8_t *out,
+                size_t outlen)
 {
 	crypto_generichash_state st;
 	uint8_t s[8];
 
-	rv_put_u32(s, (uint32_t)(session >> 32));
-	rv_put_u32(s + 4, (uint32_t)session);
-	crypto_generichash_init(&st, root, RV_ROOT_LEN, outlen);
+	rv_put_u64(s, id);
+	crypto_generichash_init(&st, key, keylen, outlen);
 	/* The label's NUL ends it, so "ab"+"c..." never equals "a"+"bc...". */
 	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label) + 1);
 	crypto_generichash_update(&st, s, sizeof(s));
 	crypto_generichash_final(&st, out, outlen);
+}
+
+void rv_kdf(const uint8_t root[RV_ROOT_LEN], const char *label, uint64_t session, uint8_t *out,
+            size_t outlen)
+{
+	kdf(root, RV_ROOT_LEN, label, session, out, outlen);
+}
+
+void rv_relay_key(const uint8_t attempt_key[16], uint64_t relay, uint8_t out[16])
+{
+	kdf(attempt_key, 16, "relay", relay, out, 16);
 }
 
 void rv_key_wrap(const uint8_t msg_key[RV_ROOT_LEN], uint64_t attempt, const uint8_t in[16],

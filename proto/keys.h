@@ -45,6 +45,13 @@ int rv_kx_root(const uint8_t own_sk[RV_KX_LEN], const uint8_t other_pk[RV_KX_LEN
 void rv_kdf(const uint8_t root[RV_ROOT_LEN], const char *label, uint64_t session, uint8_t *out,
             size_t outlen);
 
+/* A relay's key (rvdp checks the peers' binding probes with it), derived
+ * from the attempt's key so both peers and the server know it without
+ * another key on the wire; rvdp gets it, never the attempt key itself:
+ * BLAKE2b-128 keyed with the attempt key over "relay" || relay ID.
+ * Context: pure. */
+void rv_relay_key(const uint8_t attempt_key[16], uint64_t relay, uint8_t out[16]);
+
 /* An attempt's 16-byte key travels to each peer masked with a mask only
  * that peer can compute from its session's message key:
  * out = in XOR rv_kdf(msg_key, "attempt", attempt, 16). Its own inverse.

@@ -79,3 +79,20 @@ Test(keys, attempt_key_wrap_is_its_own_inverse_and_depends_on_key_and_attempt)
 	rv_key_wrap(mk, 10, key, w2);
 	cr_assert_neq(memcmp(w, w2, 16), 0, "another attempt's mask differs");
 }
+
+Test(keys, a_relay_key_depends_on_the_attempt_key_and_the_relay_and_is_not_the_attempt_key)
+{
+	uint8_t ak[16], ak2[16], r1[16], r1b[16], r2[16], r3[16];
+
+	memset(ak, 0x21, sizeof(ak));
+	memset(ak2, 0x21, sizeof(ak2));
+	ak2[15] ^= 1;
+	rv_relay_key(ak, 1, r1);
+	rv_relay_key(ak, 1, r1b);
+	rv_relay_key(ak, 2, r2);
+	rv_relay_key(ak2, 1, r3);
+	cr_assert_arr_eq(r1, r1b, 16, "deterministic: both peers and the server agree");
+	cr_assert(memcmp(r1, r2, 16) != 0);
+	cr_assert(memcmp(r1, r3, 16) != 0);
+	cr_assert(memcmp(r1, ak, 16) != 0);
+}
