@@ -764,7 +764,8 @@ def main():
             print("peer-matrix: %s is not built" % b)
             return 1
 
-    work = tempfile.mkdtemp(prefix="rvmatrix.")
+    # run-matrix.sh makes the work directory (and removes it whatever happens).
+    work = os.environ.get("MATRIX_WORK") or tempfile.mkdtemp(prefix="rvmatrix.")
     rig = Rig(work)
     measured, results, sect, ctimes, mtimes, htimes = {}, {}, {}, [], {}, {}
     ctr = {}

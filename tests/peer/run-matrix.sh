@@ -15,20 +15,26 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/natlab/labsuite.sh
 # matrix.py keeps the pids of what it started in $MATRIX_PIDS; should it
-# die, the cleanup ends exactly those (continued first: one may be stopped).
+# die, the cleanup ends exactly those (continued first: one may be stopped)
+# and removes its work directory (keys, database, peer outputs).
 MATRIX_PIDS=
+MATRIX_WORK=
 # shellcheck disable=SC2317 # called by the cleanup
 kill_ours() {
-	[ -n "$MATRIX_PIDS" ] || return 0
 	local p
-	p=$(cat "$MATRIX_PIDS" 2>/dev/null)
-	# shellcheck disable=SC2086 # a list of pids
-	[ -n "${p// /}" ] && { kill -CONT $p; kill -TERM $p; } 2>/dev/null
-	rm -f "$MATRIX_PIDS"
+	if [ -n "$MATRIX_PIDS" ]; then
+		p=$(cat "$MATRIX_PIDS" 2>/dev/null)
+		# shellcheck disable=SC2086 # a list of pids
+		[ -n "${p// /}" ] && { kill -CONT $p; kill -TERM $p; } 2>/dev/null
+		rm -f "$MATRIX_PIDS"
+	fi
+	[ -n "$MATRIX_WORK" ] && rm -rf "$MATRIX_WORK"
+	return 0
 }
 lab_suite peer-matrix kill_ours
 MATRIX_PIDS=$(mktemp /tmp/rvmatrix-pids.XXXXXX)
-export MATRIX_PIDS
+MATRIX_WORK=$(mktemp -d /tmp/rvmatrix.XXXXXX)
+export MATRIX_PIDS MATRIX_WORK
 
 for b in rvdp rvcontrol rvpeer; do
 	[ -x "$BUILD/$b" ] || {
