@@ -31,7 +31,7 @@ struct dp_lcore {
 	uint16_t port;
 	uint16_t queue;
 	struct dp_rl *rl;
-	struct dp_frag *frag;          /* reassembly table (NULL: --frag-slots 0) */
+	struct rv_frag *frag;          /* reassembly table (NULL: --frag-slots 0) */
 	uint16_t ip_id;                /* IP ID of the next fragmented answer */
 	struct rte_ring *tx_ring;      /* control thread -> this lcore (SP/SC) */
 	volatile uint64_t last_rx_tsc; /* for --max-idle-ms */

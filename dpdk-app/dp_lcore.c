@@ -21,11 +21,12 @@
 #define MAX_BURST 256
 /* Room for a burst of answers, a ring's worth of SENDs and one answer's
  * fragments; fuller than TXQ_SIZE - MAX_BURST, the queue goes out early. */
-#define TXQ_SIZE (MAX_BURST * 2 + DP_FRAG_MAX_OUT)
+#define TXQ_SIZE (MAX_BURST * 2 + RV_FRAG_MAX_OUT)
 /* Empty polls before an idle lcore starts sleeping (--idle-sleep-us). */
 #define IDLE_POLLS 64
 /* Reassembly slots checked for expiry per loop. */
 #define EXPIRE_PER_LOOP 8
+#define ETH_LEN         14
 
 struct txq {
 	struct rte_mbuf *m[TXQ_SIZE];
@@ -62,8 +63,8 @@ static void send_answer(struct dp_lcore *l, struct txq *q, struct rte_mbuf *m, c
 {
 	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 	uint16_t room = (uint16_t)(m->buf_len - m->data_off);
-	unsigned k = dp_frag_count(len, mtu);
-	struct rte_mbuf *more[DP_FRAG_MAX_OUT];
+	unsigned k = rv_frag_count(len, ETH_LEN, mtu);
+	struct rte_mbuf *more[RV_FRAG_MAX_OUT];
 	uint64_t bytes = 0;
 	int n;
 
@@ -76,7 +77,7 @@ static void send_answer(struct dp_lcore *l, struct txq *q, struct rte_mbuf *m, c
 		q->m[q->n++] = m;
 		return;
 	}
-	if (k < 2 || k > DP_FRAG_MAX_OUT) {
+	if (k < 2 || k > RV_FRAG_MAX_OUT) {
 		l->ctr[DP_C_DROP_TOO_BIG]++;
 		rte_pktmbuf_free(m);
 		return;
@@ -90,14 +91,14 @@ static void send_answer(struct dp_lcore *l, struct txq *q, struct rte_mbuf *m, c
 	for (unsigned i = 1; i < k; i++) {
 		struct rte_mbuf *f = more[i - 1];
 
-		n = dp_frag_split(frame, len, mtu, l->ip_id, i, rte_pktmbuf_mtod(f, uint8_t *),
-		                  rte_pktmbuf_tailroom(f));
+		n = rv_frag_split(frame, len, ETH_LEN, mtu, l->ip_id, i,
+		                  rte_pktmbuf_mtod(f, uint8_t *), rte_pktmbuf_tailroom(f));
 		if (n < 0)
 			goto fail;
 		set_len(f, (uint16_t)n);
 		bytes += (uint64_t)n;
 	}
-	n = dp_frag_split(frame, len, mtu, l->ip_id, 0, data, room);
+	n = rv_frag_split(frame, len, ETH_LEN, mtu, l->ip_id, 0, data, room);
 	if (n < 0)
 		goto fail;
 	set_len(m, (uint16_t)n);
@@ -123,23 +124,23 @@ static void fragment(struct dp_lcore *l, const struct dp_pkt_ctx *ctx, struct tx
                      unsigned *ndrop)
 {
 	struct dp_app *app = l->app;
-	struct dp_frag_done dg;
+	struct rv_frag_res dg;
 	struct dp_punt_info punt;
 	enum dp_verdict v;
 
 	if (dp_frag_input(l->frag, rte_pktmbuf_mtod(m, uint8_t *), len, ctx->now_us / 1000, l->ctr,
-	                  &dg) != DP_FRAG_DONE) {
+	                  &dg) != RV_FRAG_DONE) {
 		drops[(*ndrop)++] = m;
 		return;
 	}
-	v = dp_pkt_handle_reassembled(ctx, dg.frame, &dg.len, dg.cap, &punt);
+	v = dp_pkt_handle_reassembled(ctx, dg.pkt, &dg.len, dg.cap, &punt);
 	if (v == DP_TX) {
-		send_answer(l, q, m, dg.frame, dg.len, mtu);
+		send_answer(l, q, m, dg.pkt, dg.len, mtu);
 		return;
 	}
 	if (v == DP_PUNT) {
 		if (dg.len <= m->buf_len - m->data_off) {
-			memcpy(rte_pktmbuf_mtod(m, uint8_t *), dg.frame, dg.len);
+			memcpy(rte_pktmbuf_mtod(m, uint8_t *), dg.pkt, dg.len);
 			set_len(m, dg.len);
 			if (rte_ring_mp_enqueue(app->punt_ring, m) == 0)
 				return;
@@ -227,7 +228,7 @@ int dp_lcore_main(void *arg)
 		txq_flush(l, &q);
 		if (ndrop)
 			rte_pktmbuf_free_bulk(drops, ndrop);
-		if (l->frag && dp_frag_live(l->frag))
+		if (l->frag && rv_frag_live(l->frag))
 			dp_frag_expire(l->frag, dp_app_us(app, rte_rdtsc()) / 1000, EXPIRE_PER_LOOP,
 			               l->ctr);
 		urcu_qsbr_quiescent_state();

@@ -64,7 +64,7 @@ static void ip_finish(uint8_t *ip, uint16_t total, uint32_t src, uint32_t dst)
 	ip[1] = 0;
 	rv_put_u16(ip + 2, total);
 	rv_put_u16(ip + 4, 0);
-	rv_put_u16(ip + 6, 0x4000); /* DF: only the caller's dp_frag_split cuts */
+	rv_put_u16(ip + 6, 0x4000); /* DF: only the caller's rv_frag_split cuts */
 	ip[8] = TTL_OUT;
 	rv_put_u32(ip + 12, src);
 	rv_put_u32(ip + 16, dst);

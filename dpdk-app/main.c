@@ -157,21 +157,17 @@ static int setup(char *err, size_t errlen)
 		}
 	}
 	if (app.conf.frag_slots) {
-		struct dp_frag_conf fc = {
-			.slots = app.conf.frag_slots,
-			.max_size = app.conf.frag_max_size,
-			.max_frags = app.conf.frag_max_frags,
-			.timeout_ms = app.conf.frag_timeout_ms,
-		};
+		struct rv_frag_conf fc = dp_frag_conf(&app.conf, 0);
+
 		for (unsigned i = 0; i < app.n_lcores; i++) {
 			struct dp_lcore *l = &app.lcores[i];
 
 			fc.seed = seed * 0xbf58476d1ce4e5b9ull + i;
 			l->ip_id = (uint16_t)(fc.seed >> 32);
-			l->frag = rte_zmalloc_socket("rvdp_frag", dp_frag_size(&fc),
+			l->frag = rte_zmalloc_socket("rvdp_frag", rv_frag_size(&fc),
 			                             RTE_CACHE_LINE_SIZE,
 			                             (int)rte_lcore_to_socket_id(l->lcore_id));
-			if (!l->frag || dp_frag_init(l->frag, &fc) < 0) {
+			if (!l->frag || rv_frag_init(l->frag, &fc) < 0) {
 				snprintf(err, errlen,
 				         "reassembly table: out of memory (try a larger -m, or "
 				         "--frag-slots / --frag-max-size)");

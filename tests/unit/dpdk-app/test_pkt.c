@@ -632,7 +632,7 @@ Test(pkt, answers_pass_the_mtu_only_when_the_caller_fragments)
 	assert_answer(f, len, "192.0.2.1:3478", "198.51.100.10:40000", &m);
 	cr_assert_eq(rv_stun_find(&m, RV_SA_PADDING)->len, 1460);
 	cr_assert_eq(rv_stun_check_fingerprint(&m), 0);
-	cr_assert_eq(rv_get_u16(f + 20), 0x4000, "whole, DF: dp_frag_split cuts and clears it");
+	cr_assert_eq(rv_get_u16(f + 20), 0x4000, "whole, DF: rv_frag_split cuts and clears it");
 	/* Never past the caller's buffer, whatever max_answer says. */
 	len = padded(f, sizeof(f), 1460, true);
 	cr_assert_eq(dp_pkt_handle(&c, f, &len, (uint16_t)(len + 20), &(struct dp_punt_info){ 0 }),
