@@ -53,7 +53,8 @@ static void transmit(struct ctl *c, struct ctl_side *sd, uint64_t now_ms,
 	struct ctl_reg g;
 
 	sd->tries++;
-	sd->next_ms = now_ms + (uint64_t)CTL_RETRY_MS * sd->tries;
+	/* 0.5 s, then every second: a silent side is known within 4.5 s. */
+	sd->next_ms = now_ms + (uint64_t)CTL_RETRY_MS * (sd->tries < 2 ? sd->tries : 2);
 	if (ctl_store_reg_get(c->st, sd->locator, &g) < 0)
 		return;
 	struct ctl_from to = { g.addr, g.local, g.path, g.via_dataplane };
@@ -457,8 +458,33 @@ void ctl_broker_answer(struct ctl *c, const struct rv_msg *m)
 	if (!a || m->method != RV_M_INSTRUCT)
 		return;
 	for (int s = 0; s < 2; s++)
-		if (a->side[s].pending && !memcmp(a->side[s].txid, m->txid, RV_STUN_TXID_LEN))
+		if (a->side[s].pending && !memcmp(a->side[s].txid, m->txid, RV_STUN_TXID_LEN)) {
 			a->side[s].pending = false;
+			a->side[s].acked = true;
+		}
+}
+
+/* Side s never answered this attempt's INSTRUCTs (gone without a bye,
+ * frozen, its NAT mapping lost): end the attempt now rather than at its
+ * deadline, and tell the other side why. */
+static void partner_gone(struct ctl *c, struct ctl_attempt *a, int s, uint64_t now_ms,
+                         const struct ctl_sink *sink)
+{
+	struct rv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.result = (struct rv_result){ RV_RES_PEER_GONE, a->strategy, 0, 0 };
+	m.present = RV_BIT(RV_F_RESULT);
+	a->step++;
+	if (c->conf.verbose)
+		fprintf(stderr, "rvcontrol: attempt %016llx: the %s never answered: ended\n",
+		        (unsigned long long)a->id, s == 0 ? "caller" : "callee");
+	(void)instruct(c, a, !s, &m, now_ms, sink);
+	a->side[s].done = true;
+	a->side[s].result = m.result;
+	a->phase = CTL_PH_DONE;
+	/* Finished (and counted) once the other side had time to hear it. */
+	a->deadline_ms = now_ms;
 }
 
 void ctl_broker_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
@@ -476,10 +502,15 @@ void ctl_broker_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink
 		for (int s = 0; s < 2; s++) {
 			struct ctl_side *sd = &a->side[s];
 			if (sd->pending && now_ms >= sd->next_ms) {
-				if (sd->tries >= CTL_RETRIES)
-					sd->pending = false;
-				else
+				if (sd->tries < CTL_RETRIES) {
 					transmit(c, sd, now_ms, sink);
+				} else {
+					sd->pending = false;
+					if (!sd->acked && a->phase != CTL_PH_DONE) {
+						partner_gone(c, a, s, now_ms, sink);
+						break;
+					}
+				}
 			}
 		}
 	}

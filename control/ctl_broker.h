@@ -40,6 +40,7 @@ struct ctl_side {
 	bool done; /* its RESULT is in */
 	struct rv_result result;
 	/* The INSTRUCT not yet answered, resent every CTL_RETRY_MS. */
+	bool acked; /* it answered one of this attempt's INSTRUCTs */
 	bool pending;
 	uint8_t tries;
 	uint64_t next_ms;

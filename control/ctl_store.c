@@ -19,7 +19,7 @@
 #include <sqlite3.h>
 
 #define CTL_STORE_APP_ID  1381385044 /* 0x52564354 "RVCT": another program's database is refused */
-#define CTL_STORE_VERSION 1
+#define CTL_STORE_VERSION 2
 #define CTL_STORE_BUSY_MS 2000 /* admin readers wait out the writer's brief locks */
 /* The writer only meets a lock held by another process (WAL recovery, a
  * misconfigured second daemon): wait briefly, never stall the loop long. */
@@ -87,7 +87,18 @@ static const char schema_sql[] =
         " failed INTEGER NOT NULL,"
         " total_ms INTEGER NOT NULL,"
         " packets INTEGER NOT NULL,"
+        " relay_bytes INTEGER NOT NULL DEFAULT 0,"
+        " relay_packets INTEGER NOT NULL DEFAULT 0,"
         " PRIMARY KEY(caller_nat, callee_nat, strategy)) WITHOUT ROWID;";
+
+/* Each step from version N to N + 1, applied in order inside the schema
+ * transaction; [0] is unused (version 0 is a new file: schema_sql). */
+static const char *const migrations[] = {
+	NULL,
+	/* 1 -> 2: what relays carried, per NAT pair. */
+	"ALTER TABLE pair_stats ADD COLUMN relay_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE pair_stats ADD COLUMN relay_packets INTEGER NOT NULL DEFAULT 0;",
+};
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -135,6 +146,7 @@ enum stmt_id {
 	S_MEM_PAGE,
 	S_STATS_ADD,
 	S_STATS_EACH,
+	S_RELAY_ADD,
 	S_COUNT
 };
 
@@ -208,8 +220,14 @@ static const char *const stmt_sql[S_COUNT] = {
 	                " total_ms = total_ms + excluded.total_ms,"
 	                " packets = packets + excluded.packets",
 	[S_STATS_EACH] = "SELECT caller_nat, callee_nat, strategy, attempts, direct_ok, relayed,"
-	                 " failed, total_ms, packets FROM pair_stats"
+	                 " failed, total_ms, packets, relay_bytes, relay_packets FROM pair_stats"
 	                 " ORDER BY caller_nat, callee_nat, strategy",
+	[S_RELAY_ADD] = "INSERT INTO pair_stats(caller_nat, callee_nat, strategy, attempts,"
+	                " direct_ok, relayed, failed, total_ms, packets, relay_bytes,"
+	                " relay_packets) VALUES(?1, ?2, ?3, 0, 0, 0, 0, 0, 0, ?4, ?5)"
+	                " ON CONFLICT(caller_nat, callee_nat, strategy) DO UPDATE SET"
+	                " relay_bytes = relay_bytes + excluded.relay_bytes,"
+	                " relay_packets = relay_packets + excluded.relay_packets",
 };
 
 enum batch_state {
@@ -679,7 +697,24 @@ static int schema(struct ctl_store *st, char *err, size_t errlen)
 		    pragma(st, "PRAGMA application_id=" STR(CTL_STORE_APP_ID), NULL, 0) < 0)
 			goto dberr;
 	}
-	/* Versions between 1 and CTL_STORE_VERSION would migrate here. */
+	if (version > 0 && version < CTL_STORE_VERSION && st->read_only) {
+		set_err(err, errlen,
+		        "%s: schema version %lld is older than this rvcontrol's %d: run the "
+		        "daemon once to upgrade it",
+		        file, (long long)version, CTL_STORE_VERSION);
+		e = -ENOTSUP;
+		goto out;
+	}
+	for (int64_t v = version ? version : CTL_STORE_VERSION; v < CTL_STORE_VERSION; v++) {
+		rc = sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			(void)db_err(st, rc);
+			goto dberr;
+		}
+	}
+	if (version > 0 && version < CTL_STORE_VERSION &&
+	    pragma(st, "PRAGMA user_version=" STR(CTL_STORE_VERSION), NULL, 0) < 0)
+		goto dberr;
 	if (tx && pragma(st, "COMMIT", NULL, 0) < 0)
 		goto dberr;
 	return 0;
@@ -1555,6 +1590,22 @@ int ctl_store_stats_add(struct ctl_store *st, uint8_t caller_nat, uint8_t callee
 	return run(st, s);
 }
 
+int ctl_store_relay_add(struct ctl_store *st, uint8_t caller_nat, uint8_t callee_nat,
+                        uint64_t bytes, uint64_t packets)
+{
+	sqlite3_stmt *s = st->stmt[S_RELAY_ADD];
+
+	if (caller_nat >= RV_NAT_TYPE_COUNT || callee_nat >= RV_NAT_TYPE_COUNT ||
+	    bytes > INT64_MAX || packets > INT64_MAX)
+		return st_err(st, -EINVAL, "NAT type or count out of range");
+	bind_i64(st, s, 1, caller_nat);
+	bind_i64(st, s, 2, callee_nat);
+	bind_i64(st, s, 3, RV_STRAT_RELAY);
+	bind_i64(st, s, 4, (int64_t)bytes);
+	bind_i64(st, s, 5, (int64_t)packets);
+	return run(st, s);
+}
+
 int ctl_store_stats_each(struct ctl_store *st, int (*fn)(void *ctx, const struct ctl_pair_stat *s),
                          void *ctx)
 {
@@ -1575,6 +1626,8 @@ int ctl_store_stats_each(struct ctl_store *st, int (*fn)(void *ctx, const struct
 		p.failed = (uint64_t)sqlite3_column_int64(s, 6);
 		p.total_ms = (uint64_t)sqlite3_column_int64(s, 7);
 		p.packets = (uint64_t)sqlite3_column_int64(s, 8);
+		p.relay_bytes = (uint64_t)sqlite3_column_int64(s, 9);
+		p.relay_packets = (uint64_t)sqlite3_column_int64(s, 10);
 		rc = fn(ctx, &p);
 		if (rc != 0) {
 			int f = finish(st, s);

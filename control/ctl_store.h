@@ -84,8 +84,9 @@ struct ctl_pair_stat {
 	uint64_t direct_ok;
 	uint64_t relayed;
 	uint64_t failed;
-	uint64_t total_ms; /* sum of time to connect over direct successes */
-	uint64_t packets;  /* sum of packets sprayed */
+	uint64_t total_ms;                   /* sum of time to connect over direct successes */
+	uint64_t packets;                    /* sum of packets sprayed */
+	uint64_t relay_bytes, relay_packets; /* carried by relays (strategy RELAY) */
 };
 
 /* Open (creating the schema when new) or fail with err filled. read_only
@@ -208,6 +209,10 @@ int ctl_store_group_members(struct ctl_store *st, const char *group, uint32_t of
  * result out of its enum. */
 int ctl_store_stats_add(struct ctl_store *st, uint8_t caller_nat, uint8_t callee_nat,
                         uint8_t strategy, uint8_t result, uint32_t elapsed_ms, uint32_t packets);
+/* Add what a relay carried between this NAT pair (row strategy RELAY).
+ * -EINVAL for a NAT type out of its enum or a count beyond INT64_MAX. */
+int ctl_store_relay_add(struct ctl_store *st, uint8_t caller_nat, uint8_t callee_nat,
+                        uint64_t bytes, uint64_t packets);
 /* Every row, ordered by (caller_nat, callee_nat, strategy); stops early
  * like reg_each. */
 int ctl_store_stats_each(struct ctl_store *st, int (*fn)(void *ctx, const struct ctl_pair_stat *s),

@@ -343,16 +343,17 @@ static int print_stat(void *ctx, const struct ctl_pair_stat *s)
 		printf("{\"caller\": \"%s\", \"callee\": \"%s\", \"strategy\": \"%s\", "
 		       "\"attempts\": %" PRIu64 ", \"direct\": %" PRIu64 ", \"relayed\": %" PRIu64
 		       ", \"failed\": %" PRIu64 ", \"mean_ms\": %" PRIu64 ", \"packets\": %" PRIu64
-		       "}\n",
+		       ", \"relay_bytes\": %" PRIu64 ", \"relay_packets\": %" PRIu64 "}\n",
 		       rv_nat_type_str(s->caller_nat), rv_nat_type_str(s->callee_nat),
 		       rv_strategy_str(s->strategy), s->attempts, s->direct_ok, s->relayed,
-		       s->failed, ok ? s->total_ms / ok : 0, s->packets);
+		       s->failed, ok ? s->total_ms / ok : 0, s->packets, s->relay_bytes,
+		       s->relay_packets);
 	else
 		printf("%-16s %-16s %-9s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
-		       " %9" PRIu64 "\n",
+		       " %9" PRIu64 " %12" PRIu64 "\n",
 		       rv_nat_type_str(s->caller_nat), rv_nat_type_str(s->callee_nat),
 		       rv_strategy_str(s->strategy), s->attempts, s->direct_ok, s->relayed,
-		       s->failed, ok ? s->total_ms / ok : 0);
+		       s->failed, ok ? s->total_ms / ok : 0, s->relay_bytes);
 	return 0;
 }
 
@@ -373,9 +374,10 @@ static int cmd_stats(struct ctl_conf *conf, int argc, char **argv)
 		       ctl_store_device_count(st), ctl_store_reg_count(st));
 	else
 		printf("devices %" PRId64 ", registrations %" PRId64 "\n\n%-16s %-16s %-9s %8s "
-		       "%8s %8s %8s %9s\n",
+		       "%8s %8s %8s %9s %12s\n",
 		       ctl_store_device_count(st), ctl_store_reg_count(st), "CALLER", "CALLEE",
-		       "STRATEGY", "ATTEMPTS", "DIRECT", "RELAYED", "FAILED", "MEAN(ms)");
+		       "STRATEGY", "ATTEMPTS", "DIRECT", "RELAYED", "FAILED", "MEAN(ms)",
+		       "RELAY-BYTES");
 	(void)ctl_store_stats_each(st, print_stat, &conf->json);
 	ctl_store_close(st);
 	return 0;

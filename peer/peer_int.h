@@ -52,6 +52,7 @@ struct peer_attempt {
 	uint8_t partner[RV_LOCATOR_LEN];
 	uint64_t started_ms;
 	uint32_t hard_socks; /* BIRTHDAY: the mappings the hard side opens */
+	uint32_t assigns_logged;
 	struct peer_punch punch;
 	uint16_t n_fds;
 	int fds[PEER_SOCKS]; /* fds[0] is the registration socket: not ours */
@@ -61,6 +62,9 @@ struct peer_attempt {
 	uint8_t probe_kind;
 	uint16_t probe_seq;
 };
+
+#define PEER_EARLY    8
+#define PEER_EARLY_MS 2000
 
 struct rvp_conn {
 	struct rvp *p;
@@ -109,6 +113,17 @@ struct rvp {
 	struct peer_attempt attempts[PEER_ATTEMPTS];
 	struct rvp_conn conns[PEER_CONNS];
 	uint64_t connect_attempt; /* the attempt rvp_connect waits for */
+	uint8_t connect_result;   /* how it ended without a path (rv_result_code) */
+	/* Peer datagrams that came before their attempt's first INSTRUCT (the
+	 * partner was quicker than the server's message to us): replayed
+	 * when it arrives, forgotten after PEER_EARLY_MS. */
+	struct {
+		uint64_t attempt, at_ms;
+		struct rv_addr from;
+		uint16_t len;
+		uint8_t buf[RV_PDG_MIN + 8];
+	} early[PEER_EARLY];
+	unsigned early_next;
 };
 
 /* Timeline line, "+123 ms <text>" (no-op without a timeline callback). */

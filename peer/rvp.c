@@ -76,7 +76,11 @@ struct rvp *rvp_create(const struct rvp_conf *conf)
 		errno = rc;
 		return NULL;
 	}
-	(void)peer_udp_local(p->reg_fd, &p->reg_local);
+	/* Our address toward the server (an unbound socket's IP resolved by
+	 * the route): the server compares it with what it observes to tell a
+	 * peer without NAT from one behind a NAT. */
+	if (peer_udp_source(p->reg_fd, &conf->server, &p->reg_local) < 0)
+		memset(&p->reg_local, 0, sizeof(p->reg_local));
 	rc = peer_watch(p, p->reg_fd, TAG(TAG_REG, 0, 0));
 	if (rc < 0) {
 		rvp_free(p);
@@ -375,5 +379,9 @@ const char *rvp_strerror(int err)
 		return "no answer in time";
 	if (err == RVP_E_STATE)
 		return "authenticate and register first";
+	if (err == RVP_E_NO_PATH)
+		return "no direct path was found in time";
+	if (err == RVP_E_PARTNER)
+		return "the partner did not answer the server (gone or frozen)";
 	return rv_strerror(err);
 }

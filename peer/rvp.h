@@ -23,6 +23,8 @@
 #define RVP_E_SERVER  (-20000) /* RVP_E_SERVER - 460 = the server said 460 */
 #define RVP_E_TIMEOUT (-19999)
 #define RVP_E_STATE   (-19998) /* not authenticated / registered yet */
+#define RVP_E_NO_PATH (-19997) /* the attempt ended without a path (see timeline) */
+#define RVP_E_PARTNER (-19996) /* the partner did not take part (gone, frozen) */
 
 struct rvp;
 struct rvp_conn;

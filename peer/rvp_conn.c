@@ -42,6 +42,46 @@ static void close_attempt(struct rvp *p, struct peer_attempt *a)
 	a->used = false;
 }
 
+static void punch_datagram(struct rvp *p, unsigned slot, uint16_t sock, const uint8_t *buf,
+                           size_t len, const struct rv_addr *from);
+
+/* The attempt ended without a path: remember how, for rvp_connect. */
+static void note_failure(struct rvp *p, const struct peer_attempt *a, uint8_t code)
+{
+	if (a->id == p->connect_attempt)
+		p->connect_result = code;
+}
+
+/* Keep a peer datagram of an attempt we have no INSTRUCT for yet. */
+static void early_keep(struct rvp *p, uint64_t attempt, const uint8_t *buf, size_t len,
+                       const struct rv_addr *from)
+{
+	unsigned i = p->early_next++ % PEER_EARLY;
+
+	if (!attempt || len > sizeof(p->early[i].buf))
+		return;
+	p->early[i].attempt = attempt;
+	p->early[i].at_ms = peer_now_ms();
+	p->early[i].from = *from;
+	p->early[i].len = (uint16_t)len;
+	memcpy(p->early[i].buf, buf, len);
+}
+
+/* Its INSTRUCT came: hand it what arrived before (still fresh). */
+static void early_replay(struct rvp *p, unsigned slot)
+{
+	uint64_t now = peer_now_ms();
+
+	for (unsigned i = 0; i < PEER_EARLY && p->attempts[slot].used; i++) {
+		if (p->early[i].attempt != p->attempts[slot].id)
+			continue;
+		p->early[i].attempt = 0;
+		if (now - p->early[i].at_ms <= PEER_EARLY_MS)
+			punch_datagram(p, slot, 0, p->early[i].buf, p->early[i].len,
+			               &p->early[i].from);
+	}
+}
+
 static void report_result(struct rvp *p, struct peer_attempt *a, uint8_t code)
 {
 	struct rv_msg m;
@@ -174,6 +214,10 @@ static void run(struct rvp *p, unsigned slot)
 					                    (size_t)len, x->ttl);
 				if (x->pdg_type == RV_PDG_REPLY && x->sock != 0 && sprayed++)
 					break;
+				/* One line for a spray or a round of assigning
+				 * packets, not one per packet. */
+				if (x->pdg_type == RV_PDG_ASSIGN && a->assigns_logged++)
+					break;
 				if (x->pdg_type != RV_PDG_REPLY || sprayed <= 1)
 					peer_log(p, "%s from socket %u to %s%s%s",
 					         rv_pdg_type_str(x->pdg_type), x->sock,
@@ -202,6 +246,7 @@ static void run(struct rvp *p, unsigned slot)
 				break;
 			case PEER_ACT_FAIL:
 				peer_log(p, "attempt failed: %s", rv_result_str(x->result));
+				note_failure(p, a, x->result);
 				report_result(p, a, x->result);
 				close_attempt(p, a);
 				break;
@@ -232,6 +277,17 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 
 	if (conn_find(p, m->attempt))
 		return; /* already established: a retransmission */
+	if (m->present & RV_BIT(RV_F_RESULT)) {
+		/* The server ended the attempt (the partner never answered it,
+		 * or it ended long ago and this peer was late). */
+		if (a) {
+			peer_log(p, "server: attempt %016llx ended: %s", (unsigned long long)a->id,
+			         rv_result_str(m->result.code));
+			note_failure(p, a, m->result.code);
+			close_attempt(p, a);
+		}
+		return;
+	}
 	if (!a) {
 		if (m->role.step != 0)
 			return; /* a later step of an attempt we do not know */
@@ -265,6 +321,9 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 				         in.count, in.ttl);
 		}
 		peer_punch_start(&a->punch, &in, &p->nat, seed, a->started_ms);
+		run(p, slot);
+		early_replay(p, slot);
+		return;
 	} else {
 		if (in.step <= a->punch.ins.step)
 			return;
@@ -336,6 +395,8 @@ void peer_on_reg_datagram(struct rvp *p, const uint8_t *buf, size_t len, const s
 	}
 	if (attempt_find(p, id, &slot))
 		punch_datagram(p, slot, 0, buf, len, from);
+	else
+		early_keep(p, id, buf, len, from);
 }
 
 void peer_on_conn_packet(struct rvp *p, struct rvp_conn *c, const uint8_t *buf, size_t len,
@@ -447,6 +508,7 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 	if (rc < 0)
 		return rc;
 	p->connect_attempt = ans.attempt;
+	p->connect_result = RV_RES_TIMEOUT;
 	/* The first INSTRUCT may have arrived before the answer. */
 	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
 		if (p->attempts[i].used && p->attempts[i].id == ans.attempt)
@@ -465,8 +527,9 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 		}
 		if (attempt_find(p, ans.attempt, NULL))
 			started = true;
-		else if (started)
-			return RVP_E_TIMEOUT; /* the attempt ended without a path */
+		else if (started) /* the attempt ended without a path */
+			return p->connect_result == RV_RES_PEER_GONE ? RVP_E_PARTNER
+			                                             : RVP_E_NO_PATH;
 		if (peer_now_ms() >= deadline)
 			return RVP_E_TIMEOUT;
 		pump(p, deadline);

@@ -34,7 +34,7 @@ for h in $(printf '%s\n' $sources | grep '\.h$'); do
 		sed 's/^/    /' /tmp/rv-lint.$$ | head -5
 		fail=1
 	fi
-	if ! head -n 40 "$h" | grep -q '^#pragma once'; then
+	if ! head -n 100 "$h" | grep -q "^#pragma once"; then
 		echo "lint: header lacks #pragma once: $h"; fail=1
 	fi
 done

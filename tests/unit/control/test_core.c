@@ -796,6 +796,52 @@ Test(broker, offline_impossible_and_too_frequent_connects_are_refused, .init = s
 	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), RV_C_RATE_LIMITED);
 }
 
+Test(broker, a_partner_that_never_answers_ends_the_attempt_early_and_the_caller_hears_why,
+     .init = setup, .fini = teardown)
+{
+	struct rv_msg ans, ia;
+	uint8_t k[16];
+	uint8_t buf[256];
+	uint64_t t = T0;
+	unsigned mark = 0;
+	bool told = false;
+
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL);
+	set_nat(&dev_b, RV_NAT_FULL_CONE, RV_ALLOC_SEQUENTIAL);
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	/* A acknowledges its INSTRUCT at once; B never does. */
+	cr_assert(instruct_for(&dev_a, 0, &ia, k));
+	struct rv_msg ok;
+	rv_msg_init_reply(&ok, &ia, RV_STUN_SUCCESS);
+	ok.attempt = ia.attempt;
+	ok.present |= RV_BIT(RV_F_ATTEMPT);
+	int n = rv_msg_encode(&ok, buf, sizeof(buf), dev_a.msg_key, 32);
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_handle(&ctl, buf, (size_t)n, &dev_a.from, T0 + 10, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+	/* The retries run out well before the attempt's deadline. */
+	for (t = T0 + CTL_RETRY_MS; t < T0 + CTL_DEADLINE_MS && !told; t += CTL_RETRY_MS) {
+		mark = n_sent;
+		cr_assert_eq(ctl_store_begin(st), 0);
+		ctl_tick(&ctl, t, &sink);
+		cr_assert_eq(ctl_store_commit(st), 0);
+		told = instruct_for(&dev_a, mark, &ia, k) && (ia.present & RV_BIT(RV_F_RESULT));
+	}
+	cr_assert(told, "A is told before the deadline");
+	cr_assert_lt(t, T0 + CTL_DEADLINE_MS / 2);
+	cr_assert_eq(ia.result.code, RV_RES_PEER_GONE);
+	cr_assert_eq(ia.attempt, ans.attempt);
+	/* Counted as a failure once A had time to hear it. */
+	stat_count = 0;
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_tick(&ctl, t + 2500, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+	cr_assert_eq(ctl_store_stats_each(st, count_stats, NULL), 0);
+	cr_assert_eq(stat_count, 1);
+	cr_assert_eq(stat_last.failed, 1);
+}
+
 Test(broker, unanswered_instructs_are_resent_and_a_silent_attempt_ends_at_its_deadline,
      .init = setup, .fini = teardown)
 {

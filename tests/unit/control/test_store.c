@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "control/ctl_store.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -457,7 +459,7 @@ Test(store_file, a_newer_schema_version_is_refused_with_a_clear_error)
 
 	ctl_store_close(st);
 	st = NULL;
-	patch_header(HDR_USER_VERSION, 2);
+	patch_header(HDR_USER_VERSION, 99);
 	errno = 0;
 	cr_assert_null(ctl_store_open(path, false, err, sizeof(err)));
 	cr_assert_eq(errno, ENOTSUP);
@@ -1578,4 +1580,74 @@ Test(store_crash, every_acknowledged_registration_survives_kill_9)
 	}
 	cr_log_info("kill -9: %d cycles, %u acknowledged registrations, none lost", CRASH_CYCLES,
 	            acked_total);
+}
+
+static int relay_rows(void *ctx, const struct ctl_pair_stat *s)
+{
+	struct stat_rows *r = ctx;
+
+	if (r->n < 8)
+		r->rows[r->n++] = *s;
+	return 0;
+}
+
+Test(store_stats, relays_add_up_bytes_and_packets_per_nat_pair)
+{
+	struct stat_rows r = { 0 };
+
+	cr_assert_eq(
+	        ctl_store_relay_add(st, RV_NAT_PORT_SYMMETRIC, RV_NAT_ADDR_SYMMETRIC, 1000, 10), 0);
+	cr_assert_eq(ctl_store_relay_add(st, RV_NAT_PORT_SYMMETRIC, RV_NAT_ADDR_SYMMETRIC, 500, 5),
+	             0);
+	cr_assert_eq(ctl_store_relay_add(st, RV_NAT_TYPE_COUNT, RV_NAT_ADDR_SYMMETRIC, 1, 1),
+	             -EINVAL);
+	cr_assert_eq(ctl_store_relay_add(st, RV_NAT_FULL_CONE, RV_NAT_FULL_CONE, UINT64_MAX, 1),
+	             -EINVAL);
+	cr_assert_eq(ctl_store_stats_each(st, relay_rows, &r), 0);
+	cr_assert_eq(r.n, 1);
+	cr_assert_eq(r.rows[0].strategy, RV_STRAT_RELAY);
+	cr_assert_eq(r.rows[0].relay_bytes, 1500);
+	cr_assert_eq(r.rows[0].relay_packets, 15);
+	cr_assert_eq(r.rows[0].attempts, 0, "bytes are not attempts");
+	reopen();
+	r.n = 0;
+	cr_assert_eq(ctl_store_stats_each(st, relay_rows, &r), 0);
+	cr_assert_eq(r.rows[0].relay_bytes, 1500, "durable");
+}
+
+Test(store_file, a_version_1_database_is_migrated_by_the_daemon_and_keeps_its_rows)
+{
+	struct stat_rows r = { 0 };
+	char err[256];
+	sqlite3 *db;
+
+	cr_assert_eq(ctl_store_stats_add(st, RV_NAT_FULL_CONE, RV_NAT_PORT_RESTRICTED,
+	                                 RV_STRAT_DIRECT, RV_RES_OK, 12, 1),
+	             0);
+	ctl_store_close(st);
+	st = NULL;
+	/* Make it what version 1 wrote. */
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+	                          "ALTER TABLE pair_stats DROP COLUMN relay_bytes;"
+	                          "ALTER TABLE pair_stats DROP COLUMN relay_packets;"
+	                          "PRAGMA user_version=1;",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	/* An admin command cannot upgrade it (read-only): it says so. */
+	errno = 0;
+	cr_assert_null(ctl_store_open(path, true, err, sizeof(err)));
+	cr_assert_eq(errno, ENOTSUP);
+	cr_assert(strstr(err, "older"), "%s", err);
+	/* The daemon's open migrates, and the old row is still there. */
+	st = open_store(false);
+	cr_assert_eq(ctl_store_stats_each(st, relay_rows, &r), 0);
+	cr_assert_eq(r.n, 1);
+	cr_assert_eq(r.rows[0].direct_ok, 1);
+	cr_assert_eq(r.rows[0].relay_bytes, 0);
+	cr_assert_eq(ctl_store_relay_add(st, RV_NAT_FULL_CONE, RV_NAT_PORT_RESTRICTED, 7, 1), 0);
+	reopen();
+	struct ctl_store *ro = open_store(true);
+	ctl_store_close(ro);
 }
