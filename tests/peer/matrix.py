@@ -116,6 +116,10 @@ LEGEND = """\
 CONNECT_WALL_S = 30  # a cell's connect is killed after this long
 NO_DIRECT_WALL_S = 3.0  # "No Direct Path" must come this fast
 HOSTILE_BOUND_S = 25.0  # every hostile case ends within this (broker deadline 15 s + margin)
+# A partner that never answers the server's INSTRUCTs: the broker ends the
+# attempt after its retries (4.5 s) and says so.
+GONE_BOUND_S = 8.0
+GONE_TEXT = "partner did not answer the server"
 
 # --- processes ---------------------------------------------------------------
 
@@ -667,7 +671,7 @@ def hostile_gone(rig, args, how):
     res = connect(rig, "h-" + how, args, rig.loc["b"], "are you there?")
     what = ("partner never answers (callee SIGSTOPped after registering)" if how == "stopped"
             else "partner gone without a bye (callee SIGKILLed after registering)")
-    bounded(what, res, 1, "rvpeer connect:", HOSTILE_BOUND_S, reg is not None,
+    bounded(what, res, 1, GONE_TEXT, GONE_BOUND_S, reg is not None,
             "\n      rvcontrol log:\n%s" % tail(rig.log_since(mark), 15))
     rc = PROCS.stop(lst.p)  # SIGCONT + SIGTERM
     if how == "stopped":
