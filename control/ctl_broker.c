@@ -124,6 +124,8 @@ static void finish(struct ctl *c, struct ctl_attempt *a)
 	}
 	if (best)
 		code = best->code;
+	if (a->strategy == RV_STRAT_RELAY && code == RV_RES_OK)
+		code = RV_RES_RELAYED;
 	(void)ctl_store_stats_add(c->st, a->side[0].nat.type, a->side[1].nat.type, a->strategy,
 	                          code, elapsed, packets);
 	if (c->conf.verbose)
@@ -270,6 +272,53 @@ static void advance(struct ctl *c, struct ctl_attempt *a, uint64_t now_ms,
 	}
 }
 
+/* Open a relay for the attempt and tell both sides: INSTRUCT {RELAY
+ * grant, PEER-ADDR = the relay}. Their attempt key (in every INSTRUCT)
+ * gives them the relay key. False when no relay can be had. */
+static bool relay_start(struct ctl *c, struct ctl_attempt *a, uint8_t why, uint64_t now_ms,
+                        const struct ctl_sink *sink)
+{
+	struct ctl_relay *rl = ctl_relay_open(c, a, why, now_ms, sink);
+	struct rv_msg m;
+	bool told = false;
+
+	if (!rl)
+		return false;
+	a->strategy = RV_STRAT_RELAY;
+	a->phase = CTL_PH_SPRAYING;
+	a->deadline_ms = now_ms + CTL_DEADLINE_MS;
+	for (int s = 0; s < 2; s++) {
+		a->side[s].done = false;
+		memset(&m, 0, sizeof(m));
+		ctl_relay_grant(c, rl, s, now_ms, &m.relay);
+		m.peer_addr = ctl_relay_addr(c);
+		m.present = RV_BIT(RV_F_RELAY) | RV_BIT(RV_F_PEER_ADDR);
+		told |= instruct(c, a, s, &m, now_ms, sink) == 0;
+	}
+	if (!told)
+		ctl_relay_close(c, rl, RV_RES_PEER_GONE, now_ms, sink);
+	return told;
+}
+
+/* The direct attempt failed on one side: a relay if the deployment grants
+ * them, else both sides hear that there is no path (INSTRUCT {RESULT}). */
+static void fall_back(struct ctl *c, struct ctl_attempt *a, uint8_t why, uint64_t now_ms,
+                      const struct ctl_sink *sink)
+{
+	struct rv_msg m;
+
+	a->step++;
+	if (relay_start(c, a, why, now_ms, sink))
+		return;
+	for (int s = 0; s < 2; s++) {
+		memset(&m, 0, sizeof(m));
+		m.result = (struct rv_result){ RV_RES_NO_PATH, a->strategy, 0, 0 };
+		m.present = RV_BIT(RV_F_RESULT);
+		(void)instruct(c, a, s, &m, now_ms, sink);
+	}
+	a->phase = CTL_PH_DONE;
+}
+
 /* Check a side's reported ports against what rvdp saw of that session
  * (never forward a range the server did not observe), or go on directly
  * when there is no dataplane to ask. */
@@ -353,9 +402,9 @@ int ctl_loc_connect(const struct ctl_req *r)
 		pref = (enum rv_strategy)q->role.strategy;
 	if (rv_plan_pick(&self.nat, &peer.nat, pref, &plan) < 0)
 		return ctl_reply_error(r, RV_C_BAD_REQUEST, "NAT not classified: classify first");
-	if (!plan.direct)
+	if (!plan.direct && (!c->conf.relay_mb || !ctl_relay_addr(c).family))
 		return ctl_reply_error(r, RV_C_NO_DIRECT_PATH,
-		                       "only a relay can connect these NATs");
+		                       "only a relay can connect these NATs, and relays are off");
 	for (unsigned i = 0; i < CTL_ATTEMPTS && !a; i++)
 		if (c->attempts[i].phase == CTL_PH_FREE)
 			a = &c->attempts[i];
@@ -367,7 +416,7 @@ int ctl_loc_connect(const struct ctl_req *r)
 		randombytes_buf(&a->id, sizeof(a->id));
 	while (!a->id || find(c, a->id));
 	randombytes_buf(a->key, sizeof(a->key));
-	a->strategy = (uint8_t)plan.strategy;
+	a->strategy = (uint8_t)(plan.direct ? plan.strategy : RV_STRAT_RELAY);
 	a->sender = plan.sender == RV_ROLE_CALLER ? 0 : 1;
 	a->phase = CTL_PH_PROBING;
 	a->started_ms = r->now_ms;
@@ -382,6 +431,16 @@ int ctl_loc_connect(const struct ctl_req *r)
 	m.role = (struct rv_role_info){ a->sender == 0 ? RV_ROLE_SENDER : RV_ROLE_RECEIVER,
 		                        a->strategy, 0, a->sender == 1 ? RV_ROLE_SWAPPED : 0 };
 	m.present |= RV_BIT(RV_F_ATTEMPT) | RV_BIT(RV_F_ROLE);
+	if (a->strategy == RV_STRAT_RELAY) {
+		/* No direct path can exist: the relay is the plan. */
+		if (!relay_start(c, a, RV_RES_NO_PATH, r->now_ms, r->sink)) {
+			a->phase = CTL_PH_FREE;
+			return ctl_reply_error(
+			        r, RV_C_NO_DIRECT_PATH,
+			        "only a relay can connect these NATs, and none is free");
+		}
+		return ctl_reply(r, &m, self.msg_key, sizeof(self.msg_key));
+	}
 	code = ctl_reply(r, &m, self.msg_key, sizeof(self.msg_key));
 
 	/* INSTRUCT #1 to both: partner, key, and what the first step needs. */
@@ -413,6 +472,25 @@ int ctl_loc_connect(const struct ctl_req *r)
 	return code;
 }
 
+/* A REPORT for an attempt that is over: a relayed connection closing
+ * (RESULT closed) ends its relay; anything else is unknown. */
+static int relay_report(const struct ctl_req *r, const struct ctl_reg *self)
+{
+	struct ctl_relay *rl = ctl_relay_of(r->c, r->msg->attempt);
+	struct rv_msg m;
+
+	if (!rl || (memcmp(rl->locator[0], self->locator, RV_LOCATOR_LEN) &&
+	            memcmp(rl->locator[1], self->locator, RV_LOCATOR_LEN)))
+		return ctl_reply_error(r, RV_C_NOT_FOUND, "no such attempt for this session");
+	if ((r->msg->present & RV_BIT(RV_F_RESULT)) && r->msg->result.code != RV_RES_OK &&
+	    r->msg->result.code != RV_RES_RELAYED)
+		ctl_relay_close(r->c, rl, RV_RES_CLOSED, r->now_ms, r->sink);
+	rv_msg_init_reply(&m, r->msg, RV_STUN_SUCCESS);
+	m.attempt = r->msg->attempt;
+	m.present |= RV_BIT(RV_F_ATTEMPT);
+	return ctl_reply(r, &m, self->msg_key, sizeof(self->msg_key));
+}
+
 int ctl_loc_report(const struct ctl_req *r)
 {
 	struct ctl *c = r->c;
@@ -427,11 +505,16 @@ int ctl_loc_report(const struct ctl_req *r)
 	a = find(c, q->attempt);
 	s = a ? side_of(a, self.locator) : -1;
 	if (s < 0)
-		return ctl_reply_error(r, RV_C_NOT_FOUND, "no such attempt for this session");
+		return relay_report(r, &self);
 	if (q->present & RV_BIT(RV_F_RESULT)) {
+		bool failed = q->result.code != RV_RES_OK && q->result.code != RV_RES_RELAYED;
 		a->side[s].done = true;
 		a->side[s].result = q->result;
 		a->side[s].pending = false;
+		/* The first side to give up on a direct path moves both to a
+		 * relay (the other may still be punching: the INSTRUCT stops it). */
+		if (failed && a->strategy != RV_STRAT_RELAY && a->phase != CTL_PH_DONE)
+			fall_back(c, a, q->result.code, r->now_ms, r->sink);
 	} else if ((q->present & RV_BIT(RV_F_PORTS)) || a->strategy == RV_STRAT_BIRTHDAY) {
 		if (a->side[s].got_report || a->phase != CTL_PH_PROBING) {
 			/* A retransmitted report: answer it, change nothing. */

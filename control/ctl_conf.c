@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl_conf.h"
+#include "ctl_relay.h"
 
 #define O(field)  offsetof(struct ctl_conf, field)
 #define SZ(field) (uint32_t)sizeof(((struct ctl_conf *)0)->field)
@@ -45,6 +46,18 @@ const struct rv_opt ctl_conf_opts[] = {
 	  "... burst" },
 	{ "group-max", 0, RV_OPT_UINT, SZ(group_max), O(group_max), 0, 1000000, NULL, "N",
 	  "members per group (0: unlimited)" },
+	{ "relay-mb", 0, RV_OPT_UINT, SZ(relay_mb), O(relay_mb), 0, 1000000, NULL, "MB",
+	  "data a relay may carry, both ways (0: grant no relays)" },
+	{ "relay-seconds", 0, RV_OPT_UINT, SZ(relay_s), O(relay_s), 10, 7 * 86400, NULL, "S",
+	  "a relay's longest life" },
+	{ "relay-pps", 0, RV_OPT_UINT, SZ(relay_pps), O(relay_pps), 1, 10000000, NULL, "N",
+	  "datagrams per second each side may relay" },
+	{ "relay-burst", 0, RV_OPT_UINT, SZ(relay_burst), O(relay_burst), 1, 10000000, NULL, "N",
+	  "... burst" },
+	{ "relay-idle", 0, RV_OPT_UINT, SZ(relay_idle_s), O(relay_idle_s), 5, 86400, NULL, "S",
+	  "a relay nothing crossed for S seconds ends" },
+	{ "relay-max", 0, RV_OPT_UINT, SZ(relay_max), O(relay_max), 1, CTL_RELAYS, NULL, "N",
+	  "relays at once" },
 	{ "verbose", 'v', RV_OPT_BOOL, SZ(verbose), O(verbose), 0, 0, NULL, NULL,
 	  "log every request" },
 	{ "json", 0, RV_OPT_BOOL, SZ(json), O(json), 0, 0, NULL, NULL,
@@ -71,6 +84,13 @@ void ctl_conf_defaults(struct ctl_conf *c)
 	c->probe_rate = 50;
 	c->probe_burst = 100;
 	c->group_max = 256;
+	/* A video call's worth an hour, at a pace no flood would enjoy. */
+	c->relay_mb = 1024;
+	c->relay_s = 3600;
+	c->relay_pps = 2000;
+	c->relay_burst = 500;
+	c->relay_idle_s = 60;
+	c->relay_max = CTL_RELAYS;
 }
 
 int ctl_conf_check(const struct ctl_conf *c, bool daemon, char *err, size_t errlen)

@@ -29,6 +29,13 @@ struct ctl_conf {
 	uint32_t probe_rate;   /* authenticated probes per session per second */
 	uint32_t probe_burst;
 	uint32_t group_max; /* default members per group (0 = unlimited) */
+	/* Relays (when no direct path exists); relay_mb 0 = none granted. */
+	uint32_t relay_mb;     /* data per relay, both directions, megabytes */
+	uint32_t relay_s;      /* a relay's longest life */
+	uint32_t relay_pps;    /* datagrams per second, per side ... */
+	uint32_t relay_burst;  /* ... with this burst */
+	uint32_t relay_idle_s; /* ended after this long without traffic */
+	uint32_t relay_max;    /* relays at once */
 	bool verbose;
 	bool json;
 	bool rotate; /* keygen: start a new signing key */

@@ -189,7 +189,9 @@ void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_
 	int rc, code;
 
 	c->ctr.rx++;
-	if (!from->via_dp && ctl_stun_answer(c, buf, len, from, now_ms, sink))
+	/* Standalone, this socket is also the STUN server and the relay. */
+	if (!from->via_dp && (ctl_relay_forward(c, buf, len, from, now_ms, sink) ||
+	                      ctl_stun_answer(c, buf, len, from, now_ms, sink)))
 		return;
 	rc = rv_msg_decode(buf, len, &req, &s);
 	if (rc < 0) {
@@ -251,6 +253,7 @@ void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
 
 	(void)ctl_store_reg_sweep(c->st, now_ms, expired, &x);
 	ctl_broker_tick(c, now_ms, sink);
+	ctl_relay_tick(c, now_ms, sink);
 	(void)ctl_store_nonce_sweep(c->st, now_ms / 1000);
 }
 
@@ -280,5 +283,6 @@ int ctl_resync(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
 
 	sink->dataplane(sink->ctx, &flush);
 	rc = ctl_store_reg_each(c->st, resync_one, &x);
+	ctl_relay_resync(c, sink);
 	return rc < 0 ? rc : x.pushed;
 }

@@ -19,6 +19,7 @@
 #include "control/ctl_broker.h"
 #include "control/ctl_conf.h"
 #include "control/ctl_keys.h"
+#include "control/ctl_relay.h"
 #include "control/ctl_store.h"
 #include "proto/dpctl.h"
 #include "proto/msg.h"
@@ -61,9 +62,11 @@ struct ctl {
 		uint32_t count;
 	} rate[CTL_RATE_SLOTS];
 	uint64_t rate_seed;
-	bool dp_connected; /* rvdp is there to ask for observations */
+	bool dp_connected;         /* rvdp is there to ask for observations */
+	struct rv_addr dp_primary; /* rvdp's primary public address (its HELLO) */
 	uint32_t obs_seq;
 	struct ctl_attempt attempts[CTL_ATTEMPTS];
+	struct ctl_relay relays[CTL_RELAYS];
 };
 
 /* Set up with loaded keys and an open store (both owned by the caller).

@@ -226,8 +226,11 @@ static unsigned read_dp(struct srv *s, uint64_t now, const struct ctl_sink *sink
 			continue;
 		if (m.type == RV_DPC_HELLO) {
 			*hello = true;
+			s->c->dp_primary = m.src;
 		} else if (m.type == RV_DPC_OBS_REPLY) {
 			ctl_broker_obs(s->c, &m, now, sink);
+		} else if (m.type == RV_DPC_RELAY_REPLY) {
+			ctl_relay_reply(s->c, &m, now, sink);
 		} else if (m.type == RV_DPC_PUNT) {
 			struct ctl_from from = {
 				.src = m.src, .local = m.dst, .path = m.path, .via_dp = true

@@ -30,11 +30,19 @@ bool ctl_stun_answer(struct ctl *c, const uint8_t *buf, size_t len, const struct
 		if (m.attrs[0].len != RV_PROBE_LEN)
 			return true;
 		rv_probe_read(rv_stun_value(&m, &m.attrs[0]), &pr);
-		if (pr.flags || ctl_store_reg_by_session(c->st, pr.session, &g) < 0 ||
-		    g.expires_ms <= now_ms ||
-		    !rv_probe_verify(g.probe_key, rv_stun_txid(&m), &pr, NULL))
-			return true;
-		rv_probe_answer(&e, g.probe_key, &pr, &from->src);
+		if (pr.kind == RV_PROBE_RELAY) {
+			/* Binding a relay side: the relay's key, not a session's. */
+			const uint8_t *key;
+			if (!ctl_relay_bind(c, rv_stun_txid(&m), &pr, from, now_ms, &key))
+				return true;
+			rv_probe_answer(&e, key, &pr, &from->src);
+		} else {
+			if (pr.flags || ctl_store_reg_by_session(c->st, pr.session, &g) < 0 ||
+			    g.expires_ms <= now_ms ||
+			    !rv_probe_verify(g.probe_key, rv_stun_txid(&m), &pr, NULL))
+				return true;
+			rv_probe_answer(&e, g.probe_key, &pr, &from->src);
+		}
 	} else {
 		rv_stun_enc_addr(&e, RV_SA_XOR_MAPPED_ADDRESS, &from->src, true);
 	}

@@ -31,9 +31,9 @@ static struct {
 } sent[LOG];
 static uint8_t last[2048];
 static size_t last_len;
-static unsigned n_sent, n_set, n_del, n_flush, n_obsq;
+static unsigned n_sent, n_set, n_del, n_flush, n_obsq, n_rset, n_rdel, n_rq;
 static uint64_t last_set_session;
-static struct rv_dpc last_obsq;
+static struct rv_dpc last_obsq, last_rset;
 
 static void on_send(void *ctx, const struct ctl_from *to, const uint8_t *buf, size_t len)
 {
@@ -60,6 +60,13 @@ static void on_dp(void *ctx, const struct rv_dpc *m)
 	} else if (m->type == RV_DPC_OBS_QUERY) {
 		n_obsq++;
 		last_obsq = *m;
+	} else if (m->type == RV_DPC_RELAY_SET) {
+		n_rset++;
+		last_rset = *m;
+	} else if (m->type == RV_DPC_RELAY_DEL) {
+		n_rdel++;
+	} else if (m->type == RV_DPC_RELAY_QUERY) {
+		n_rq++;
 	}
 }
 
@@ -127,7 +134,7 @@ static void setup(void)
 	}
 	cr_assert_eq(ctl_devices_parse(reg, (size_t)n, devs, 2, err, sizeof(err)), 2, "%s", err);
 	cr_assert_eq(ctl_store_device_import(st, devs, 2), 0);
-	n_sent = n_set = n_del = n_flush = n_obsq = 0;
+	n_sent = n_set = n_del = n_flush = n_obsq = n_rset = n_rdel = n_rq = 0;
 }
 
 static void teardown(void)
@@ -945,4 +952,329 @@ Test(standalone, answers_binding_and_valid_probes_and_nothing_else, .init = setu
 	m.present |= RV_BIT(RV_F_LOCATOR);
 	n = rv_msg_encode(&m, buf, sizeof(buf), dev_a.msg_key, 32);
 	cr_assert(!ctl_stun_answer(&ctl, buf, (size_t)n, &dev_a.from, T0, &sink));
+}
+
+/* --- relays ------------------------------------------------------------------ */
+
+/* The relay INSTRUCT each device got since mark, checked: the grant for
+ * its side, the relay's address, the attempt key (whose relay key rvdp
+ * got in RELAY_SET). */
+static void relay_instructs(unsigned mark, uint64_t attempt, struct rv_relay_grant g[2])
+{
+	struct device *d[2] = { &dev_a, &dev_b };
+	struct rv_msg m;
+	uint8_t k[16], rk[16];
+
+	for (int s = 0; s < 2; s++) {
+		cr_assert(instruct_for(d[s], mark, &m, k), "side %d told", s);
+		cr_assert(m.present & RV_BIT(RV_F_RELAY), "side %d: a grant", s);
+		cr_assert_eq(m.attempt, attempt);
+		cr_assert_eq(m.role.strategy, RV_STRAT_RELAY);
+		cr_assert_eq(m.relay.side, s);
+		cr_assert_geq(m.relay.channel, RV_RELAY_CH_MIN);
+		cr_assert_leq(m.relay.channel, RV_RELAY_CH_MAX);
+		cr_assert_eq(m.relay.quota_bytes, (uint64_t)ctl.conf.relay_mb << 20);
+		cr_assert(rv_addr_eq(&m.peer_addr, &ctl.dp_primary), "send to rvdp");
+		rv_relay_key(k, m.relay.relay, rk);
+		cr_assert_eq(last_rset.session, m.relay.relay);
+		cr_assert_arr_eq(last_rset.key, rk, 16, "rvdp checks binds with the derived key");
+		cr_assert_eq(last_rset.channel, m.relay.channel);
+		g[s] = m.relay;
+	}
+	cr_assert_eq(g[0].relay, g[1].relay);
+}
+
+static void relay_setup(void)
+{
+	setup();
+	ctl.dp_connected = true;
+	cr_assert_eq(rv_addr_parse("192.0.2.1:3478", 0, &ctl.dp_primary), 0);
+}
+
+/* The INSTRUCT {RESULT} a device got since mark, or false. */
+static bool result_for(struct device *d, unsigned mark, struct rv_msg *m)
+{
+	uint8_t k[16];
+
+	for (unsigned from = mark; from < n_sent; from++)
+		if (instruct_for(d, from, m, k) && (m->present & RV_BIT(RV_F_RESULT)))
+			return true;
+	return false;
+}
+
+static void tick_at(uint64_t t)
+{
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_tick(&ctl, t, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+}
+
+Test(relay, two_random_symmetric_nats_get_a_relay_at_once, .init = relay_setup, .fini = teardown)
+{
+	struct rv_msg ans;
+	struct rv_relay_grant g[2];
+
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	set_nat(&dev_b, RV_NAT_ADDR_SYMMETRIC, RV_ALLOC_RANDOM);
+	unsigned mark = n_sent;
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	cr_assert_eq(ans.role.strategy, RV_STRAT_RELAY);
+	cr_assert_eq(n_rset, 1, "rvdp is told first");
+	relay_instructs(mark, ans.attempt, g);
+	/* Both bound and relayed: the outcome counts as relayed. */
+	struct rv_result ok = { RV_RES_OK, RV_STRAT_RELAY, 30, 2 };
+	cr_assert_eq(report(&dev_a, ans.attempt, NULL, 0, &ok), 0);
+	cr_assert_eq(report(&dev_b, ans.attempt, NULL, 0, &ok), 0);
+	stat_count = 0;
+	cr_assert_eq(ctl_store_stats_each(st, count_stats, NULL), 0);
+	cr_assert_eq(stat_count, 1);
+	cr_assert_eq(stat_last.strategy, RV_STRAT_RELAY);
+	cr_assert_eq(stat_last.relayed, 1);
+	cr_assert_eq(stat_last.direct_ok, 0);
+	/* The attempt is done; the relay lives on. */
+	cr_assert_not_null(ctl_relay_of(&ctl, ans.attempt));
+}
+
+Test(relay, a_failed_direct_attempt_falls_back_to_a_relay, .init = relay_setup, .fini = teardown)
+{
+	struct rv_msg ans;
+	struct rv_relay_grant g[2];
+
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL);
+	set_nat(&dev_b, RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL);
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	cr_assert_eq(ans.role.strategy, RV_STRAT_E1);
+	cr_assert_eq(n_rset, 0, "no relay while a direct path may work");
+	unsigned mark = n_sent;
+	struct rv_result timeout = { RV_RES_TIMEOUT, RV_STRAT_E1, 5000, 40 };
+	cr_assert_eq(report(&dev_b, ans.attempt, NULL, 0, &timeout), 0);
+	cr_assert_eq(n_rset, 1);
+	relay_instructs(mark, ans.attempt, g);
+	/* A's late failure report of the direct try changes nothing. */
+	cr_assert_eq(report(&dev_a, ans.attempt, NULL, 0, &timeout), 0);
+	cr_assert_eq(n_rset, 1);
+}
+
+Test(relay, without_relays_both_sides_hear_there_is_no_path, .init = relay_setup, .fini = teardown)
+{
+	struct rv_msg ans, m;
+
+	ctl.conf.relay_mb = 0;
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL);
+	set_nat(&dev_b, RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL);
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	unsigned mark = n_sent;
+	struct rv_result timeout = { RV_RES_TIMEOUT, RV_STRAT_E1, 5000, 40 };
+	cr_assert_eq(report(&dev_b, ans.attempt, NULL, 0, &timeout), 0);
+	cr_assert_eq(n_rset, 0);
+	cr_assert(result_for(&dev_a, mark, &m));
+	cr_assert_eq(m.result.code, RV_RES_NO_PATH);
+	cr_assert(result_for(&dev_b, mark, &m));
+	/* And a pair only a relay could join is refused at once. */
+	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	set_nat(&dev_b, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), RV_C_NO_DIRECT_PATH);
+}
+
+/* rvdp's account of a relay. */
+static void relay_reply(uint64_t id, uint64_t bytes_a, uint64_t bytes_b, uint8_t flags,
+                        uint64_t seen_ms, uint64_t now)
+{
+	struct rv_dpc m = { .type = RV_DPC_RELAY_REPLY, .session = id, .relay_flags = flags };
+
+	m.side[0] =
+	        (struct rv_dpc_relay_side){ dev_a.from.src, bytes_a / 100, bytes_a, 0, seen_ms };
+	m.side[1] =
+	        (struct rv_dpc_relay_side){ dev_b.from.src, bytes_b / 100, bytes_b, 0, seen_ms };
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_relay_reply(&ctl, &m, now, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+}
+
+static uint64_t relayed_pair(struct rv_relay_grant g[2])
+{
+	struct rv_msg ans;
+
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	set_nat(&dev_b, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	unsigned mark = n_sent;
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	relay_instructs(mark, ans.attempt, g);
+	return ans.attempt;
+}
+
+Test(relay, the_byte_quota_ends_a_relay_and_both_peers_hear_why, .init = relay_setup,
+     .fini = teardown)
+{
+	struct rv_relay_grant g[2];
+	struct rv_msg m;
+	uint64_t attempt = relayed_pair(g);
+	uint64_t quota = (uint64_t)ctl.conf.relay_mb << 20;
+
+	/* rvdp is asked for its counters every few seconds. */
+	tick_at(T0 + CTL_RELAY_POLL_MS);
+	cr_assert_geq(n_rq, 1);
+	relay_reply(g[0].relay, 1000, 2000, 0, T0 + 1000, T0 + 2100);
+	cr_assert_eq(n_rdel, 0, "within its quota: it goes on");
+	unsigned mark = n_sent;
+	relay_reply(g[0].relay, quota / 2, quota / 2, RV_DPC_RELAY_OVER_BYTES, T0 + 3000,
+	            T0 + 4000);
+	cr_assert_eq(n_rdel, 1);
+	cr_assert(result_for(&dev_a, mark, &m));
+	cr_assert_eq(m.result.code, RV_RES_RELAY_BYTES);
+	cr_assert_eq(m.attempt, attempt);
+	cr_assert(result_for(&dev_b, mark, &m));
+	cr_assert_null(ctl_relay_of(&ctl, attempt));
+	/* What it carried is in the statistics. */
+	stat_count = 0;
+	cr_assert_eq(ctl_store_stats_each(st, count_stats, NULL), 0);
+	cr_assert_eq(stat_last.relay_bytes, quota);
+}
+
+Test(relay, an_idle_relay_ends_and_so_does_an_old_one, .init = relay_setup, .fini = teardown)
+{
+	struct rv_relay_grant g[2];
+	struct rv_msg m;
+	uint64_t attempt = relayed_pair(g);
+
+	tick_at(T0 + (uint64_t)ctl.conf.relay_idle_s * 1000 - 100);
+	cr_assert_eq(n_rdel, 0);
+	unsigned mark = n_sent;
+	tick_at(T0 + (uint64_t)ctl.conf.relay_idle_s * 1000 + 100);
+	cr_assert_eq(n_rdel, 1);
+	cr_assert(result_for(&dev_a, mark, &m));
+	cr_assert_eq(m.result.code, RV_RES_RELAY_IDLE);
+	cr_assert_null(ctl_relay_of(&ctl, attempt));
+
+	/* A busy relay still ends at its time. */
+	ctl.conf.relay_idle_s = 1000000;
+	ctl.conf.relay_s = 50; /* within the registrations' 90 s */
+	dev_a.clock = dev_b.clock = T0 + 200000;
+	attempt = relayed_pair(g);
+	mark = n_sent;
+	tick_at(T0 + 200000 + 50 * 1000);
+	cr_assert(result_for(&dev_b, mark, &m));
+	cr_assert_eq(m.result.code, RV_RES_RELAY_TIME);
+}
+
+Test(relay, a_peer_closing_ends_its_relay_but_a_stranger_cannot, .init = relay_setup,
+     .fini = teardown)
+{
+	struct rv_relay_grant g[2];
+	struct rv_msg m;
+	struct rv_result closed = { RV_RES_CLOSED, RV_STRAT_RELAY, 0, 0 };
+	struct rv_result ok = { RV_RES_OK, RV_STRAT_RELAY, 30, 2 };
+	uint64_t attempt = relayed_pair(g);
+
+	cr_assert_eq(report(&dev_a, attempt, NULL, 0, &ok), 0);
+	cr_assert_eq(report(&dev_b, attempt, NULL, 0, &ok), 0);
+	cr_assert_not_null(ctl_relay_of(&ctl, attempt));
+	/* Not its relay: refused, nothing ends. */
+	cr_assert_eq(report(&dev_a, attempt ^ 1, NULL, 0, &closed), RV_C_NOT_FOUND);
+	cr_assert_eq(n_rdel, 0);
+	unsigned mark = n_sent;
+	cr_assert_eq(report(&dev_b, attempt, NULL, 0, &closed), 0);
+	cr_assert_eq(n_rdel, 1);
+	cr_assert(result_for(&dev_a, mark, &m), "the partner hears it");
+	cr_assert_eq(m.result.code, RV_RES_CLOSED);
+}
+
+/* A relay-binding probe from d for side `side`, MACed with key. */
+static size_t bind_probe(uint8_t *buf, size_t cap, uint64_t relay, int side, const uint8_t key[16])
+{
+	struct rv_msg m;
+	uint8_t t[12];
+	int n;
+
+	randombytes_buf(t, 12);
+	rv_msg_init(&m, RV_M_BINDING, RV_STUN_REQUEST, t);
+	m.probe = (struct rv_probe){
+		.session = relay, .kind = RV_PROBE_RELAY, .flags = (uint8_t)side, .seq = 1
+	};
+	rv_probe_mac(key, t, &m.probe, NULL, m.probe.mac);
+	m.present |= RV_BIT(RV_F_PROBE);
+	n = rv_msg_encode(&m, buf, cap, NULL, 0);
+	cr_assert_gt(n, 0);
+	return (size_t)n;
+}
+
+static void handle_at(const uint8_t *buf, size_t len, const struct ctl_from *from, uint64_t t)
+{
+	cr_assert_eq(ctl_store_begin(st), 0);
+	ctl_handle(&ctl, buf, len, from, t, &sink);
+	cr_assert_eq(ctl_store_commit(st), 0);
+}
+
+Test(relay, standalone_binds_sides_with_the_relay_key_and_forwards_only_between_them, .init = setup,
+     .fini = teardown)
+{
+	struct rv_msg ans, m;
+	uint8_t buf[256], k[16], rk[16], data[64];
+	struct ctl_from stranger;
+
+	cr_assert_eq(rv_addr_parse("192.0.2.1:3478", 0, &ctl.conf.listen), 0);
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	set_nat(&dev_b, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	unsigned mark = n_sent;
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	cr_assert(instruct_for(&dev_a, mark, &m, k));
+	cr_assert(rv_addr_eq(&m.peer_addr, &ctl.conf.listen), "standalone: relay here");
+	rv_relay_key(k, m.relay.relay, rk);
+	uint16_t ch = m.relay.channel;
+	/* The peers relay from fresh sockets, not their registration ones. */
+	struct ctl_from a = dev_a.from, b = dev_b.from;
+	a.via_dp = b.via_dp = false;
+	a.src.port++;
+	b.src.port++;
+	stranger = a;
+	stranger.src.port++;
+
+	/* A bind with a wrong key or for the other side's ID: silence. */
+	uint8_t bad[16];
+	memcpy(bad, rk, 16);
+	bad[0] ^= 1;
+	unsigned before = n_sent;
+	handle_at(buf, bind_probe(buf, sizeof(buf), m.relay.relay, 0, bad), &a, T0 + 10);
+	cr_assert_eq(n_sent, before);
+	/* A binds: answered (a probe answer, MAC'd with the relay key). */
+	handle_at(buf, bind_probe(buf, sizeof(buf), m.relay.relay, 0, rk), &a, T0 + 10);
+	cr_assert_eq(n_sent, before + 1);
+	/* Before B binds, A's data goes nowhere. */
+	rv_relay_put_hdr(data, ch, 40);
+	memset(data + 4, 0x5a, 40);
+	before = n_sent;
+	handle_at(data, 44, &a, T0 + 20);
+	cr_assert_eq(n_sent, before);
+	handle_at(buf, bind_probe(buf, sizeof(buf), m.relay.relay, 1, rk), &b, T0 + 30);
+	before = n_sent;
+	handle_at(data, 44, &a, T0 + 40);
+	cr_assert_eq(n_sent, before + 1, "A -> B");
+	cr_assert(rv_addr_eq(&sent[(n_sent - 1) % LOG].to.src, &b.src));
+	cr_assert_eq(sent[(n_sent - 1) % LOG].len, 44);
+	cr_assert_arr_eq(sent[(n_sent - 1) % LOG].buf, data, 44, "ChannelData as sent");
+	handle_at(data, 44, &b, T0 + 50);
+	cr_assert(rv_addr_eq(&sent[(n_sent - 1) % LOG].to.src, &a.src), "B -> A");
+	/* A stranger on the channel, a wrong channel, a broken header: dropped. */
+	before = n_sent;
+	handle_at(data, 44, &stranger, T0 + 60);
+	rv_relay_put_hdr(data, (uint16_t)(ch ^ 1), 40);
+	handle_at(data, 44, &a, T0 + 60);
+	rv_relay_put_hdr(data, ch, 400);
+	handle_at(data, 44, &a, T0 + 60);
+	cr_assert_eq(n_sent, before);
+	/* The quota: bytes beyond it are dropped. */
+	struct ctl_relay *r = ctl_relay_of(&ctl, ans.attempt);
+	cr_assert_not_null(r);
+	r->quota.bytes = r->use[0].bytes + r->use[1].bytes + 40;
+	rv_relay_put_hdr(data, ch, 40);
+	handle_at(data, 44, &a, T0 + 70);
+	cr_assert_eq(n_sent, before + 1, "exactly the quota");
+	handle_at(data, 44, &a, T0 + 80);
+	cr_assert_eq(n_sent, before + 1, "one byte more: dropped");
+	cr_assert_eq(r->use[0].dropped, 1);
 }
