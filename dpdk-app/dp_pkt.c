@@ -321,7 +321,8 @@ static enum dp_verdict probe(const struct dp_pkt_ctx *ctx, const struct rv_stun_
 	if (a->len != RV_PROBE_LEN)
 		return drop(ctx, DP_C_DROP_PROBE_MALFORMED);
 	rv_probe_read(rv_stun_value(m, a), &q->pr);
-	if (q->pr.kind < RV_PROBE_DELTA || q->pr.kind >= RV_PROBE_KIND_COUNT || q->pr.flags)
+	/* RELAY binds a relay side: not served here yet (WIRE.md "Relaying"). */
+	if (q->pr.kind < RV_PROBE_DELTA || q->pr.kind >= RV_PROBE_RELAY || q->pr.flags)
 		return drop(ctx, DP_C_DROP_PROBE_MALFORMED);
 	if (!ctx->table || dp_table_lookup(ctx->table, q->pr.session, ctx->now_ms, &ref) < 0)
 		return drop(ctx, DP_C_DROP_PROBE_NO_SESSION);
