@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/ipfrag.h"
 #include "proto/rv_err.h"
 #include "nat_conf.h"
+#include "nat_ev.h"
 
 void nat_conf_defaults(struct nat_conf *c)
 {
@@ -21,6 +23,10 @@ void nat_conf_defaults(struct nat_conf *c)
 	c->hairpin = true;
 	c->max_mappings = 4096;
 	c->max_sessions = 16384;
+	c->frag_slots = 64;
+	c->frag_max_size = 65000;
+	c->frag_max_frags = 64;
+	c->frag_timeout_ms = 30000;
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -274,6 +280,51 @@ static int set_log(struct nat_conf *c, const char *v)
 {
 	return copy_str(c->log_path, sizeof(c->log_path), v);
 }
+static int set_mtu(struct nat_conf *c, const char *v)
+{
+	long n;
+
+	if (parse_long(v, 68, NAT_IP_MAX, &n))
+		return -EINVAL;
+	c->lan_mtu = c->wan_mtu = (uint16_t)n;
+	return 0;
+}
+static int set_frag_slots(struct nat_conf *c, const char *v)
+{
+	long n;
+
+	if (parse_long(v, 0, 4096, &n) || (n && (n < 4 || (n & (n - 1)))))
+		return -EINVAL;
+	c->frag_slots = (uint32_t)n;
+	return 0;
+}
+static int set_frag_max_size(struct nat_conf *c, const char *v)
+{
+	long n;
+
+	if (parse_long(v, 576, RV_FRAG_MAX_SIZE, &n))
+		return -EINVAL;
+	c->frag_max_size = (uint32_t)n;
+	return 0;
+}
+static int set_frag_max_frags(struct nat_conf *c, const char *v)
+{
+	long n;
+
+	if (parse_long(v, 2, 255, &n))
+		return -EINVAL;
+	c->frag_max_frags = (uint32_t)n;
+	return 0;
+}
+static int set_frag_timeout(struct nat_conf *c, const char *v)
+{
+	double s;
+
+	if (parse_double(v, 0.001, 3600, &s))
+		return -EINVAL;
+	c->frag_timeout_ms = (uint32_t)llround(s * 1000);
+	return 0;
+}
 
 static const struct {
 	const char *key;
@@ -302,6 +353,11 @@ static const struct {
 	{ "max_sessions", set_max_sessions, "1-1048576" },
 	{ "seed", set_seed, "an unsigned integer" },
 	{ "log", set_log, "a file path" },
+	{ "mtu", set_mtu, "68-1984 bytes" },
+	{ "frag_slots", set_frag_slots, "0 (no reassembly) or a power of two 4-4096" },
+	{ "frag_max_size", set_frag_max_size, "576-65000 bytes" },
+	{ "frag_max_frags", set_frag_max_frags, "2-255" },
+	{ "frag_timeout", set_frag_timeout, "seconds, 0.001-3600 (decimals allowed)" },
 };
 
 int nat_conf_set(struct nat_conf *c, const char *key, const char *val, char *err, size_t errlen)
@@ -441,13 +497,16 @@ int nat_conf_json(const struct nat_conf *c, char *buf, size_t len)
 	             "\"alloc\":\"%s\",\"delta\":%d,\"port_range\":\"%u-%u\",\"port_start\":%u,"
 	             "\"lambda\":%g,\"lifetime_ms\":%u,\"refresh_inbound\":%s,\"hairpin\":%s,"
 	             "\"max_mappings\":%u,\"max_sessions\":%u,\"seed\":%" PRIu64 ","
-	             "\"lan\":\"%s/%u\",\"wan\":\"%s/%u\",\"gateway\":\"%s\"",
+	             "\"lan\":\"%s/%u\",\"wan\":\"%s/%u\",\"gateway\":\"%s\","
+	             "\"lan_mtu\":%u,\"wan_mtu\":%u,\"frag_slots\":%u,\"frag_max_size\":%u,"
+	             "\"frag_max_frags\":%u,\"frag_timeout_ms\":%u",
 	             rv_nat_type_str(nat_conf_type(c)), c->translate ? "true" : "false",
 	             rv_map_str(c->map), rv_filt_str(c->filt), rv_alloc_str(c->alloc), c->delta,
 	             c->port_lo, c->port_hi, c->port_start, c->lambda, c->lifetime_ms,
 	             c->refresh_inbound ? "true" : "false", c->hairpin ? "true" : "false",
 	             c->max_mappings, c->max_sessions, c->seed, lan, c->lan_plen, wan, c->wan_plen,
-	             gw);
+	             gw, c->lan_mtu, c->wan_mtu, c->frag_slots, c->frag_max_size, c->frag_max_frags,
+	             c->frag_timeout_ms);
 	if (n < 0 || (size_t)n >= len)
 		return RV_ENOSPC;
 	return n;

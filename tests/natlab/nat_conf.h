@@ -23,6 +23,16 @@
  *   max_sessions         filter-permission table size
  *   seed                 random seed (default: from the kernel)
  *   log                  JSON-lines log path (natbox only)
+ *   mtu                  largest IP packet sent on either side, 68..1984;
+ *                        0 (default): natbox asks each interface (the pure
+ *                        core takes 1500); larger datagrams leave as
+ *                        fragments
+ *   frag_slots           IPv4 reassembly trains held per side: 0 (fragments
+ *                        dropped) or a power of two 4..4096 (default 64)
+ *   frag_max_size        largest datagram reassembled, 576..65000 (65000)
+ *   frag_max_frags       most pieces per datagram, 2..255 (default 64)
+ *   frag_timeout         seconds a train may take from its first piece
+ *                        (decimals allowed; default 30, as Linux's ipfrag_time)
  */
 #pragma once
 
@@ -53,11 +63,14 @@ struct nat_conf {
 	uint64_t seed;
 	bool seed_set;
 	char log_path[NAT_PATH_MAX];
+	uint16_t lan_mtu, wan_mtu; /* 0: the interface's (natbox), 1500 (core) */
+	uint32_t frag_slots, frag_max_size, frag_max_frags, frag_timeout_ms;
 };
 
 /* Defaults: port-restricted cone, preserving, delta 1, ports 1024-65535,
  * lambda 0, lifetime 60 s, outbound-only refresh, hairpin on, 4096
- * mappings, 16384 sessions.  Context: pure. */
+ * mappings, 16384 sessions; the links' MTU; reassembly of 64 trains per
+ * side up to 65000 bytes in 64 pieces within 30 s.  Context: pure. */
 void nat_conf_defaults(struct nat_conf *c);
 
 /* Set one key. On error returns -EINVAL (unknown key: -ENOENT) and writes a

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/ipfrag.h"
+#include "proto/rv_buf.h"
 #include "proto/rv_err.h"
 #include "nat_core.h"
 #include "nat_pkt.h"
@@ -12,6 +14,11 @@
 #define BG_PORT_N  28232
 /* Background events processed per call before the clock is resynced. */
 #define BG_BUDGET 4096
+/* The packet being built for output: up to the largest IPv4 packet. */
+#define STAGE_MAX 65535
+/* Without a link to ask (unit tests): Ethernet's MTU. */
+#define DEFAULT_MTU 1500
+#define NAT_IP_DF   0x4000
 
 struct nat_core {
 	struct nat_conf conf;
@@ -21,6 +28,9 @@ struct nat_core {
 	uint32_t lan_mask, wan_mask;
 	double next_bg_ms;
 	uint64_t now;
+	struct rv_frag *frag[2]; /* reassembly per side (NULL: frag_slots 0) */
+	uint16_t mtu[2];
+	uint8_t *stage; /* STAGE_MAX bytes: the packet emit() sends */
 };
 
 static uint32_t mask_of(uint8_t plen)
@@ -28,9 +38,38 @@ static uint32_t mask_of(uint8_t plen)
 	return plen ? ~0u << (32 - plen) : 0;
 }
 
+/* The reassembly tables: a fragment train per slot, bare IP, UDP and ICMP
+ * (what the NAT translates; other protocols' pieces are dropped as the
+ * whole packets would be). The hash key comes from the seed: no draw from
+ * the port allocator's random sequence. */
+static int frag_new(struct nat_core *c)
+{
+	struct rv_frag_conf fc = { .slots = c->conf.frag_slots,
+		                   .max_size = c->conf.frag_max_size,
+		                   .max_frags = c->conf.frag_max_frags,
+		                   .timeout_ms = c->conf.frag_timeout_ms,
+		                   .protos = { NAT_IPPROTO_UDP, NAT_IPPROTO_ICMP } };
+	size_t sz = rv_frag_size(&fc);
+
+	if (!c->conf.frag_slots)
+		return 0;
+	if (!sz)
+		return -EINVAL;
+	for (int side = 0; side < 2; side++) {
+		fc.seed = (c->conf.seed + (uint64_t)side) * 0x9e3779b97f4a7c15ull;
+		c->frag[side] = calloc(1, sz);
+		if (!c->frag[side])
+			return -ENOMEM;
+		if (rv_frag_init(c->frag[side], &fc) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 struct nat_core *nat_core_new(const struct nat_conf *conf, struct nat_rng rng, uint64_t now_ms)
 {
 	struct nat_core *c;
+	int err;
 
 	if (!rng.next || !conf->lan_ip || !conf->wan_ip) {
 		errno = EINVAL;
@@ -40,6 +79,8 @@ struct nat_core *nat_core_new(const struct nat_conf *conf, struct nat_rng rng, u
 	if (!c)
 		return NULL;
 	c->conf = *conf;
+	c->mtu[NAT_SIDE_LAN] = conf->lan_mtu ? conf->lan_mtu : DEFAULT_MTU;
+	c->mtu[NAT_SIDE_WAN] = conf->wan_mtu ? conf->wan_mtu : DEFAULT_MTU;
 	c->rng = rng;
 	c->now = now_ms;
 	c->lan_mask = mask_of(conf->lan_plen);
@@ -60,6 +101,13 @@ struct nat_core *nat_core_new(const struct nat_conf *conf, struct nat_rng rng, u
 		errno = e;
 		return NULL;
 	}
+	c->stage = malloc(STAGE_MAX);
+	err = c->stage ? frag_new(c) : -ENOMEM;
+	if (err < 0) {
+		nat_core_free(c);
+		errno = -err;
+		return NULL;
+	}
 	if (conf->lambda > 0)
 		c->next_bg_ms = (double)now_ms + nat_poisson_gap_ms(conf->lambda, &c->rng);
 	return c;
@@ -70,6 +118,9 @@ void nat_core_free(struct nat_core *c)
 	if (!c)
 		return;
 	nat_table_free(c->tab);
+	free(c->frag[NAT_SIDE_LAN]);
+	free(c->frag[NAT_SIDE_WAN]);
+	free(c->stage);
 	free(c);
 }
 
@@ -347,25 +398,57 @@ static void advance(struct nat_core *c, uint64_t now_ms, struct nat_sink *s)
 	background(c, s);
 }
 
-void nat_core_tick(struct nat_core *c, uint64_t now_ms, struct nat_sink *s)
-{
-	advance(c, now_ms, s);
-	sweep(c, s);
-}
-
 /* --- packets the NAT sends --------------------------------------------------- */
 
-/* A copy of the packet to go out on side towards next hop nh, or NULL. */
-static struct nat_out *out_copy(struct nat_sink *s, enum nat_side side, uint32_t nh,
-                                const uint8_t *pkt, const struct nat_ip *ip)
+/* A copy of the packet in c->stage, to be rewritten there and sent by
+ * emit(). */
+static uint8_t *stage(struct nat_core *c, const uint8_t *pkt, const struct nat_ip *ip)
 {
-	struct nat_out *o = nat_sink_out(s, side, nh);
+	memcpy(c->stage, pkt, ip->tot);
+	return c->stage;
+}
 
-	if (!o)
-		return NULL;
-	memcpy(o->pkt, pkt, ip->tot);
-	o->len = ip->tot;
-	return o;
+/* Send the len bytes in c->stage on side towards next hop nh: as they are
+ * when they fit the side's MTU, else cut into fragments as a router does
+ * (DF clear, the datagram's own IP ID; proto/ipfrag.h). With DF set (or IP
+ * options) it is dropped as too_big (honest shortcut: a router would
+ * answer ICMP fragmentation-needed; the lab's links share one MTU, so only
+ * reassembled datagrams, which never carry DF, get here). ip names the
+ * packet in a drop event. Returns the packets appended. */
+static int emit(struct nat_core *c, struct nat_sink *s, enum nat_side side, uint32_t nh, size_t len,
+                const struct nat_ip *ip)
+{
+	const uint8_t *p = c->stage;
+	unsigned k = rv_frag_count(len, 0, c->mtu[side]);
+	struct nat_out *o;
+
+	if (k == 1) {
+		o = nat_sink_out(s, side, nh);
+		if (!o)
+			return 0;
+		memcpy(o->pkt, p, len);
+		o->len = (uint16_t)len;
+		return 1;
+	}
+	if ((rv_get_u16(p + 6) & NAT_IP_DF) || p[0] != 0x45 || k > RV_FRAG_MAX_OUT)
+		return drop(c, s, side, NAT_R_TOO_BIG, ip);
+	if (s->out_cap - s->n_out < k) {
+		s->out_lost += k;
+		return drop(c, s, side, NAT_R_SINK_FULL, ip);
+	}
+	for (unsigned i = 0; i < k; i++) {
+		int n;
+
+		o = nat_sink_out(s, side, nh);
+		n = rv_frag_split(p, len, 0, c->mtu[side], rv_get_u16(p + 4), i, o->pkt,
+		                  sizeof(o->pkt));
+		if (n < 0) { /* not reached: checked above */
+			s->n_out -= i + 1;
+			return drop(c, s, side, NAT_R_TOO_BIG, ip);
+		}
+		o->len = (uint16_t)n;
+	}
+	return (int)k;
 }
 
 static int ttl_expire(struct nat_core *c, enum nat_side side, const uint8_t *pkt,
@@ -399,18 +482,11 @@ static int ttl_expire(struct nat_core *c, enum nat_side side, const uint8_t *pkt
 static int echo_self(struct nat_core *c, enum nat_side side, const uint8_t *pkt,
                      const struct nat_ip *ip, struct nat_sink *s)
 {
-	struct nat_out *o = nat_sink_out(s, side, next_hop(c, side, ip->src));
-	int n;
+	int n = nat_pkt_echo_reply(c->stage, STAGE_MAX, pkt, ip);
 
-	if (!o)
+	if (n < 0)
 		return 0;
-	n = nat_pkt_echo_reply(o->pkt, sizeof(o->pkt), pkt, ip);
-	if (n < 0) {
-		nat_sink_unout(s);
-		return 0;
-	}
-	o->len = (uint16_t)n;
-	return 1;
+	return emit(c, s, side, next_hop(c, side, ip->src), (size_t)n, ip);
 }
 
 static bool is_echo(const struct nat_ip *ip)
@@ -422,12 +498,8 @@ static bool is_echo(const struct nat_ip *ip)
 static int route(struct nat_core *c, enum nat_side to, const uint8_t *pkt, const struct nat_ip *ip,
                  struct nat_sink *s)
 {
-	struct nat_out *o = out_copy(s, to, next_hop(c, to, ip->dst), pkt, ip);
-
-	if (!o)
-		return 0;
-	nat_pkt_ttl_dec(o->pkt, ip);
-	return 1;
+	nat_pkt_ttl_dec(stage(c, pkt, ip), ip);
+	return emit(c, s, to, next_hop(c, to, ip->dst), ip->tot, ip);
 }
 
 /* --- LAN -> WAN ---------------------------------------------------------------- */
@@ -437,17 +509,15 @@ static int lan_map(struct nat_core *c, enum nat_space sp, const uint8_t *pkt,
 {
 	uint16_t dport = sp == NAT_SPACE_UDP ? ip->dport : 0;
 	int i = map_out(c, sp, ip, dport, ip->dst, s);
-	struct nat_out *o;
+	uint8_t *p;
 
 	if (i < 0)
 		return 0;
-	o = out_copy(s, NAT_SIDE_WAN, next_hop(c, NAT_SIDE_WAN, ip->dst), pkt, ip);
-	if (!o)
-		return 0;
-	nat_pkt_set_ports(o->pkt, ip, nat_table_at(c->tab, (uint32_t)i)->ext_port, ip->dport);
-	nat_pkt_set_addrs(o->pkt, ip, c->conf.wan_ip, ip->dst);
-	nat_pkt_ttl_dec(o->pkt, ip);
-	return 1;
+	p = stage(c, pkt, ip);
+	nat_pkt_set_ports(p, ip, nat_table_at(c->tab, (uint32_t)i)->ext_port, ip->dport);
+	nat_pkt_set_addrs(p, ip, c->conf.wan_ip, ip->dst);
+	nat_pkt_ttl_dec(p, ip);
+	return emit(c, s, NAT_SIDE_WAN, next_hop(c, NAT_SIDE_WAN, ip->dst), ip->tot, ip);
 }
 
 /* A host's ICMP error about a packet it received through a mapping
@@ -457,10 +527,10 @@ static int lan_icmp_error(struct nat_core *c, const uint8_t *pkt, const struct n
 {
 	const uint8_t *q = pkt + ip->hlen + 8;
 	struct nat_ip in;
-	struct nat_out *o;
 	struct nat_map *m;
 	struct nat_ev *e;
-	int i;
+	uint8_t *p;
+	int i, n;
 
 	if (nat_ip_parse_quoted(q, (size_t)ip->tot - ip->hlen - 8, &in) < 0 || in.dst != ip->src ||
 	    in.proto != NAT_IPPROTO_UDP)
@@ -474,14 +544,15 @@ static int lan_icmp_error(struct nat_core *c, const uint8_t *pkt, const struct n
 	if (i < 0)
 		return drop(c, s, NAT_SIDE_LAN, NAT_R_ICMP_QUOTE, ip);
 	m = nat_table_at(c->tab, (uint32_t)i);
-	o = out_copy(s, NAT_SIDE_WAN, next_hop(c, NAT_SIDE_WAN, ip->dst), pkt, ip);
-	if (!o)
+	p = stage(c, pkt, ip);
+	nat_pkt_set_ports(p + ip->hlen + 8, &in, in.sport, m->ext_port);
+	nat_pkt_set_addrs(p + ip->hlen + 8, &in, in.src, c->conf.wan_ip);
+	nat_pkt_set_addrs(p, ip, c->conf.wan_ip, ip->dst);
+	nat_icmp_csum_set(p, ip);
+	nat_pkt_ttl_dec(p, ip);
+	n = emit(c, s, NAT_SIDE_WAN, next_hop(c, NAT_SIDE_WAN, ip->dst), ip->tot, ip);
+	if (!n)
 		return 0;
-	nat_pkt_set_ports(o->pkt + ip->hlen + 8, &in, in.sport, m->ext_port);
-	nat_pkt_set_addrs(o->pkt + ip->hlen + 8, &in, in.src, c->conf.wan_ip);
-	nat_pkt_set_addrs(o->pkt, ip, c->conf.wan_ip, ip->dst);
-	nat_icmp_csum_set(o->pkt, ip);
-	nat_pkt_ttl_dec(o->pkt, ip);
 	e = nat_sink_ev(s, NAT_EV_ICMP_XLATE, c->now);
 	e->side = NAT_SIDE_LAN;
 	e->icmp_type = ip->icmp_type;
@@ -491,7 +562,7 @@ static int lan_icmp_error(struct nat_core *c, const uint8_t *pkt, const struct n
 	e->in = nat_addr(m->int_ip, m->int_port);
 	e->ext = nat_addr(c->conf.wan_ip, m->ext_port);
 	e->remote = nat_addr(in.src, in.sport);
-	return 1;
+	return n;
 }
 
 /* LAN -> the NAT's own WAN address: translate both ways and send it back
@@ -500,10 +571,10 @@ static int hairpin(struct nat_core *c, const uint8_t *pkt, const struct nat_ip *
                    struct nat_sink *s)
 {
 	struct nat_map *src, *dst;
-	struct nat_out *o;
 	struct nat_ev *e;
 	enum nat_reason r;
-	int i, j;
+	uint8_t *p;
+	int i, j, n;
 
 	if (!c->conf.hairpin)
 		return filtered(c, s, NAT_R_HAIRPIN_OFF, ip->proto, ip->src, ip->sport, ip->dport,
@@ -527,19 +598,20 @@ static int hairpin(struct nat_core *c, const uint8_t *pkt, const struct nat_ip *
 		return filtered(c, s, r, ip->proto, c->conf.wan_ip, src->ext_port, ip->dport, j);
 	if (c->conf.refresh_inbound)
 		dst->last_ms = c->now;
-	o = out_copy(s, NAT_SIDE_LAN, dst->int_ip, pkt, ip);
-	if (!o)
+	p = stage(c, pkt, ip);
+	nat_pkt_set_ports(p, ip, src->ext_port, dst->int_port);
+	nat_pkt_set_addrs(p, ip, c->conf.wan_ip, dst->int_ip);
+	nat_pkt_ttl_dec(p, ip);
+	n = emit(c, s, NAT_SIDE_LAN, dst->int_ip, ip->tot, ip);
+	if (!n)
 		return 0;
-	nat_pkt_set_ports(o->pkt, ip, src->ext_port, dst->int_port);
-	nat_pkt_set_addrs(o->pkt, ip, c->conf.wan_ip, dst->int_ip);
-	nat_pkt_ttl_dec(o->pkt, ip);
 	e = nat_sink_ev(s, NAT_EV_HAIRPIN, c->now);
 	e->proto = ip->proto;
 	e->in = nat_addr(src->int_ip, src->int_port);
 	e->ext = nat_addr(c->conf.wan_ip, src->ext_port);
 	e->remote = nat_addr(ip->dst, ip->dport);
 	e->other = nat_addr(dst->int_ip, dst->int_port);
-	return 1;
+	return n;
 }
 
 static int lan_input(struct nat_core *c, const uint8_t *pkt, const struct nat_ip *ip,
@@ -586,8 +658,8 @@ static int wan_map(struct nat_core *c, enum nat_space sp, const uint8_t *pkt,
 	uint16_t rport = sp == NAT_SPACE_UDP ? ip->sport : 0;
 	int i = live_ext(c, sp, ip->dport, s);
 	struct nat_map *m;
-	struct nat_out *o;
 	enum nat_reason r;
+	uint8_t *p;
 
 	if (i < 0)
 		return filtered(c, s, NAT_R_NO_MAPPING, ip->proto, ip->src, ip->sport, ip->dport,
@@ -603,16 +675,14 @@ static int wan_map(struct nat_core *c, enum nat_space sp, const uint8_t *pkt,
 		return ttl_expire(c, NAT_SIDE_WAN, pkt, ip, s);
 	if (c->conf.refresh_inbound)
 		m->last_ms = c->now;
-	o = out_copy(s, NAT_SIDE_LAN, m->int_ip, pkt, ip);
-	if (!o)
-		return 0;
+	p = stage(c, pkt, ip);
 	if (sp == NAT_SPACE_UDP)
-		nat_pkt_set_ports(o->pkt, ip, ip->sport, m->int_port);
+		nat_pkt_set_ports(p, ip, ip->sport, m->int_port);
 	else
-		nat_pkt_set_ports(o->pkt, ip, m->int_port, 0);
-	nat_pkt_set_addrs(o->pkt, ip, ip->src, m->int_ip);
-	nat_pkt_ttl_dec(o->pkt, ip);
-	return 1;
+		nat_pkt_set_ports(p, ip, m->int_port, 0);
+	nat_pkt_set_addrs(p, ip, ip->src, m->int_ip);
+	nat_pkt_ttl_dec(p, ip);
+	return emit(c, s, NAT_SIDE_LAN, m->int_ip, ip->tot, ip);
 }
 
 /* An ICMP error about a packet the NAT translated (RFC 5508 §4.2): back to
@@ -623,11 +693,11 @@ static int wan_icmp_error(struct nat_core *c, const uint8_t *pkt, const struct n
 	const uint8_t *q = pkt + ip->hlen + 8;
 	enum nat_space sp;
 	struct nat_ip in;
-	struct nat_out *o;
 	struct nat_map *m;
 	struct nat_ev *e;
 	uint16_t rport;
-	int i;
+	uint8_t *p;
+	int i, n;
 
 	if (nat_ip_parse_quoted(q, (size_t)ip->tot - ip->hlen - 8, &in) < 0 ||
 	    in.src != c->conf.wan_ip)
@@ -649,14 +719,15 @@ static int wan_icmp_error(struct nat_core *c, const uint8_t *pkt, const struct n
 		return filtered(c, s, NAT_R_ICMP_NO_SESSION, in.proto, ip->src, 0, in.sport, i);
 	if (ip->ttl <= 1)
 		return drop(c, s, NAT_SIDE_WAN, NAT_R_TTL, ip);
-	o = out_copy(s, NAT_SIDE_LAN, m->int_ip, pkt, ip);
-	if (!o)
+	p = stage(c, pkt, ip);
+	nat_pkt_set_ports(p + ip->hlen + 8, &in, m->int_port, in.dport);
+	nat_pkt_set_addrs(p + ip->hlen + 8, &in, m->int_ip, in.dst);
+	nat_pkt_set_addrs(p, ip, ip->src, m->int_ip);
+	nat_icmp_csum_set(p, ip);
+	nat_pkt_ttl_dec(p, ip);
+	n = emit(c, s, NAT_SIDE_LAN, m->int_ip, ip->tot, ip);
+	if (!n)
 		return 0;
-	nat_pkt_set_ports(o->pkt + ip->hlen + 8, &in, m->int_port, in.dport);
-	nat_pkt_set_addrs(o->pkt + ip->hlen + 8, &in, m->int_ip, in.dst);
-	nat_pkt_set_addrs(o->pkt, ip, ip->src, m->int_ip);
-	nat_icmp_csum_set(o->pkt, ip);
-	nat_pkt_ttl_dec(o->pkt, ip);
 	e = nat_sink_ev(s, NAT_EV_ICMP_XLATE, c->now);
 	e->side = NAT_SIDE_WAN;
 	e->icmp_type = ip->icmp_type;
@@ -666,7 +737,7 @@ static int wan_icmp_error(struct nat_core *c, const uint8_t *pkt, const struct n
 	e->in = nat_addr(m->int_ip, m->int_port);
 	e->ext = nat_addr(c->conf.wan_ip, m->ext_port);
 	e->remote = nat_addr(in.dst, rport);
-	return 1;
+	return n;
 }
 
 static int wan_input(struct nat_core *c, const uint8_t *pkt, const struct nat_ip *ip,
@@ -716,6 +787,108 @@ static enum nat_reason reason_of(int err)
 	}
 }
 
+/* --- fragments ------------------------------------------------------------------ */
+
+static enum nat_reason frag_reason(enum rv_frag_why w, uint8_t proto)
+{
+	switch (w) {
+	case RV_FRAG_PROTO:
+		return proto == NAT_IPPROTO_TCP ? NAT_R_TCP : NAT_R_PROTO;
+	case RV_FRAG_DUP:
+		return NAT_R_FRAG_DUP;
+	case RV_FRAG_OVERLAP:
+		return NAT_R_FRAG_OVERLAP;
+	case RV_FRAG_TOO_BIG:
+		return NAT_R_FRAG_TOO_BIG;
+	case RV_FRAG_TOO_MANY:
+		return NAT_R_FRAG_TOO_MANY;
+	case RV_FRAG_TIMEOUT:
+		return NAT_R_FRAG_TIMEOUT;
+	case RV_FRAG_EVICTED:
+		return NAT_R_FRAG_EVICTED;
+	default:
+		return NAT_R_FRAG_BAD;
+	}
+}
+
+/* A train that died without completing: one drop event, its ports (the
+ * echo identifier for ICMP) when it held its first piece. */
+static void frag_gone(struct nat_core *c, struct nat_sink *s, enum nat_side side,
+                      const struct rv_frag_train *t)
+{
+	struct nat_ev *e = nat_sink_ev(s, NAT_EV_DROP, c->now);
+	uint16_t sport = 0, dport = 0;
+
+	if (t->has_head && t->proto == NAT_IPPROTO_UDP) {
+		sport = rv_get_u16(t->head);
+		dport = rv_get_u16(t->head + 2);
+	} else if (t->has_head && t->proto == NAT_IPPROTO_ICMP) {
+		sport = dport = rv_get_u16(t->head + 4);
+	}
+	e->side = (uint8_t)side;
+	e->reason = (uint8_t)frag_reason((enum rv_frag_why)t->why, t->proto);
+	e->proto = t->proto;
+	e->remote = nat_addr(t->src, sport);
+	e->other = nat_addr(t->dst, dport);
+}
+
+/* A fragment into its side's table. Returns the whole datagram (in the
+ * table's buffer, *ip parsed anew) when this piece completes it, else NULL:
+ * held, or dropped with a logged reason. The datagram then goes through
+ * the NAT like any packet: filtering, mappings (none from a lone piece),
+ * TTL (the first piece's), translation, and fragments again on output. */
+static const uint8_t *reassemble(struct nat_core *c, enum nat_side side, const uint8_t *pkt,
+                                 struct nat_ip *ip, struct nat_sink *s)
+{
+	struct rv_frag_res r;
+	enum rv_frag_verdict v;
+	int err;
+
+	if (!c->frag[side]) {
+		drop(c, s, side, NAT_R_FRAGMENT, ip);
+		return NULL;
+	}
+	v = rv_frag_input(c->frag[side], pkt, ip->tot, c->now, &r);
+	if (r.gone.why)
+		frag_gone(c, s, side, &r.gone);
+	if (v == RV_FRAG_DROPPED)
+		drop(c, s, side, frag_reason((enum rv_frag_why)r.why, ip->proto), ip);
+	if (v != RV_FRAG_DONE)
+		return NULL;
+	err = nat_ip_parse(r.pkt, r.len, ip);
+	if (err) { /* e.g. a UDP length or ICMP checksum that the whole belies */
+		drop(c, s, side, reason_of(err), ip->hlen ? ip : NULL);
+		return NULL;
+	}
+	return r.pkt;
+}
+
+static void frag_expire(struct nat_core *c, struct nat_sink *s)
+{
+	struct rv_frag_train gone[16];
+
+	for (int side = 0; side < 2; side++) {
+		struct rv_frag *f = c->frag[side];
+
+		/* The cursor walks on: slots / 16 calls cover the table. */
+		for (uint32_t left = c->conf.frag_slots; f && rv_frag_live(f) && left;) {
+			unsigned step = left < 16 ? left : 16;
+			unsigned n = rv_frag_expire(f, c->now, step, gone);
+
+			for (unsigned i = 0; i < n; i++)
+				frag_gone(c, s, (enum nat_side)side, &gone[i]);
+			left -= step;
+		}
+	}
+}
+
+void nat_core_tick(struct nat_core *c, uint64_t now_ms, struct nat_sink *s)
+{
+	advance(c, now_ms, s);
+	sweep(c, s);
+	frag_expire(c, s);
+}
+
 int nat_core_input(struct nat_core *c, enum nat_side side, const uint8_t *pkt, size_t len,
                    uint64_t now_ms, struct nat_sink *s)
 {
@@ -727,11 +900,12 @@ int nat_core_input(struct nat_core *c, enum nat_side side, const uint8_t *pkt, s
 	err = nat_ip_parse(pkt, len, &ip);
 	if (err)
 		return drop(c, s, side, reason_of(err), ip.hlen ? &ip : NULL);
-	if (ip.tot > NAT_IP_MAX)
-		return drop(c, s, side, NAT_R_TOO_BIG, &ip);
-	/* No reassembly (honest shortcut): fragments are dropped and logged. */
-	if (ip.frag & (NAT_IP_MF | NAT_IP_OFFMASK))
-		return drop(c, s, side, NAT_R_FRAGMENT, &ip);
+	/* Defragmented first, as Linux's conntrack does: then translated whole. */
+	if (ip.frag & (NAT_IP_MF | NAT_IP_OFFMASK)) {
+		pkt = reassemble(c, side, pkt, &ip, s);
+		if (!pkt)
+			return (int)(s->n_out - before);
+	}
 	if (side == NAT_SIDE_LAN)
 		lan_input(c, pkt, &ip, s);
 	else

@@ -27,7 +27,18 @@
  *   handled the same way.
  * - ICMP echo identifiers are mapped like ports, in their own port space;
  *   ICMP has no remote port, so for echo APDM/APDF act as ADM/ADF.
- * - TCP, fragments and other protocols are dropped with a logged reason.
+ * - IPv4 fragments (UDP and ICMP) arriving on either side are reassembled
+ *   first, as Linux's conntrack does, in a bounded table per side
+ *   (proto/ipfrag.h: frag_slots trains, frag_max_size, frag_max_frags,
+ *   frag_timeout); the whole datagram is then filtered, mapped and
+ *   translated like any packet, so a piece alone never creates a mapping.
+ *   Refused pieces and trains that die are drop events (frag_bad, frag_dup,
+ *   frag_overlap, frag_too_big, frag_too_many, frag_timeout, frag_evicted);
+ *   with frag_slots 0 every fragment is dropped as "fragment".
+ * - Output above the egress side's MTU (lan_mtu / wan_mtu) leaves as IPv4
+ *   fragments, DF clear; with DF set it is dropped (too_big) instead of
+ *   answered with ICMP fragmentation-needed (honest shortcut).
+ * - TCP and other protocols are dropped with a logged reason.
  * The NAT answers ICMP echo to its own addresses.
  */
 #pragma once
@@ -50,14 +61,16 @@ struct nat_core *nat_core_new(const struct nat_conf *conf, struct nat_rng rng, u
 void nat_core_free(struct nat_core *c);
 
 /* One IPv4 packet (len bytes, link padding allowed) that arrived on side
- * at now_ms (never earlier than the previous call). Appends 0..2 packets
- * and the events it caused to s. Returns the number of packets appended.
- * Context: pure. */
+ * at now_ms (never earlier than the previous call). Appends the packets
+ * (0..2, or up to RV_FRAG_MAX_OUT fragments of one datagram: size s for
+ * that) and the events it caused to s. Returns the number of packets
+ * appended.  Context: pure. */
 int nat_core_input(struct nat_core *c, enum nat_side side, const uint8_t *pkt, size_t len,
                    uint64_t now_ms, struct nat_sink *s);
 
-/* Advance time: background allocations due by now_ms, and expiry of idle
- * mappings (events to s).  Context: pure. */
+/* Advance time: background allocations due by now_ms, expiry of idle
+ * mappings and of fragment trains past frag_timeout (events to s).
+ * Context: pure. */
 void nat_core_tick(struct nat_core *c, uint64_t now_ms, struct nat_sink *s);
 
 /* Mappings in use (background ones included).  Context: pure. */

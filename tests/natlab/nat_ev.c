@@ -47,6 +47,13 @@ static const char *const reason_names[NAT_R_COUNT] = {
 	[NAT_R_SINK_FULL] = "sink_full",
 	[NAT_R_TOO_BIG] = "too_big",
 	[NAT_R_ARP_QUEUE] = "arp_queue_full",
+	[NAT_R_FRAG_BAD] = "frag_bad",
+	[NAT_R_FRAG_DUP] = "frag_dup",
+	[NAT_R_FRAG_OVERLAP] = "frag_overlap",
+	[NAT_R_FRAG_TOO_BIG] = "frag_too_big",
+	[NAT_R_FRAG_TOO_MANY] = "frag_too_many",
+	[NAT_R_FRAG_TIMEOUT] = "frag_timeout",
+	[NAT_R_FRAG_EVICTED] = "frag_evicted",
 };
 
 const char *nat_ev_type_str(enum nat_ev_type t)

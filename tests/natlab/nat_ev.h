@@ -45,7 +45,7 @@ enum nat_reason {
 	NAT_R_BAD_LENGTH,
 	NAT_R_NOT_IPV4,
 	NAT_R_BAD_CHECKSUM,
-	NAT_R_FRAGMENT,   /* no reassembly: honest shortcut */
+	NAT_R_FRAGMENT,   /* a fragment while reassembly is off (frag_slots 0) */
 	NAT_R_TCP,        /* TCP is not translated */
 	NAT_R_PROTO,      /* another IP protocol */
 	NAT_R_ICMP_TYPE,  /* an ICMP type the NAT does not translate */
@@ -58,8 +58,16 @@ enum nat_reason {
 	NAT_R_NO_PORT,    /* the allocator found no free port */
 	NAT_R_TTL,        /* an ICMP error whose TTL ran out (no error about it) */
 	NAT_R_SINK_FULL,  /* more output than the caller made room for */
-	NAT_R_TOO_BIG,    /* longer than NAT_IP_MAX */
+	NAT_R_TOO_BIG,    /* above the egress MTU with DF set (or options), or NAT_PKT_MAX */
 	NAT_R_ARP_QUEUE,  /* no room to wait for a next hop's ARP answer */
+	/* fragments (proto/ipfrag.h's outcomes): the piece, or a whole train */
+	NAT_R_FRAG_BAD,      /* malformed piece (not 8 x n, empty, options, ...) */
+	NAT_R_FRAG_DUP,      /* a piece already held; the train lives */
+	NAT_R_FRAG_OVERLAP,  /* a piece overlapping held data: the train dies */
+	NAT_R_FRAG_TOO_BIG,  /* past frag_max_size: the train dies */
+	NAT_R_FRAG_TOO_MANY, /* past frag_max_frags: the train dies */
+	NAT_R_FRAG_TIMEOUT,  /* a train not whole within frag_timeout */
+	NAT_R_FRAG_EVICTED,  /* a train pushed out by a newer one (table full) */
 	NAT_R_COUNT
 };
 
@@ -78,7 +86,8 @@ struct nat_ev {
 /* One packet out: an IPv4 packet for the core (next_hop says where it goes
  * on that side), an Ethernet frame for the L2 layer. */
 #define NAT_PKT_MAX 2048
-/* The longest IPv4 packet the NAT forwards: room for a link header. */
+/* The longest IPv4 packet in one nat_out (room for a link header): the
+ * largest MTU; longer datagrams leave as fragments. */
 #define NAT_IP_MAX (NAT_PKT_MAX - 64)
 struct nat_out {
 	uint8_t side; /* enum nat_side */

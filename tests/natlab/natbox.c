@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/ipfrag.h"
 #include "proto/nat.h"
 #include "nat_conf.h"
 #include "nat_core.h"
@@ -67,6 +68,13 @@ static const char usage[] =
         "  --max-mappings N      mapping table size (default 4096)\n"
         "  --max-sessions N      filter permission table size (default 16384)\n"
         "  --seed N              random seed (default: from the kernel)\n"
+        "  --mtu N               largest IP packet sent, 68-1984 (default: each\n"
+        "                        interface's); larger datagrams leave as fragments\n"
+        "  --frag-slots N        IPv4 reassembly trains per side: 0 (drop fragments)\n"
+        "                        or a power of two 4-4096 (default 64)\n"
+        "  --frag-max-size N     largest datagram reassembled (default 65000)\n"
+        "  --frag-max-frags N    most fragments per datagram (default 64)\n"
+        "  --frag-timeout S      seconds to complete a datagram (default 30)\n"
         "  --log FILE            JSON-lines event log (default: stdout)\n"
         "  --help                this text\n"
         "\n"
@@ -224,7 +232,7 @@ static uint64_t mono_ms(void)
 
 /* --- packet sockets ------------------------------------------------------------ */
 
-static int open_link(const char *flag, const char *ifname, uint8_t mac[6])
+static int open_link(const char *flag, const char *ifname, uint8_t mac[6], uint16_t *mtu)
 {
 	struct sockaddr_ll sll;
 	struct ifreq ifr;
@@ -260,6 +268,15 @@ static int open_link(const char *flag, const char *ifname, uint8_t mac[6])
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
 		die("SIOCGIFHWADDR on '%s'", ifname);
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	/* The link's MTU unless --mtu said otherwise (above NAT_IP_MAX, the
+	 * core's packets could not carry it: fragments stay within that). */
+	if (!*mtu) {
+		if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+			die("SIOCGIFMTU on '%s'", ifname);
+		if (ifr.ifr_mtu < 68)
+			die_conf("%s: '%s' has an MTU of %d", flag, ifname, ifr.ifr_mtu);
+		*mtu = (uint16_t)(ifr.ifr_mtu < NAT_IP_MAX ? ifr.ifr_mtu : NAT_IP_MAX);
+	}
 	return fd;
 }
 
@@ -269,8 +286,9 @@ struct box {
 	int fd[2];
 	uint64_t t0;
 	unsigned long send_errors;
-	struct nat_out pkts[8], frames[64];
-	struct nat_ev core_ev[256], l2_ev[16];
+	/* Room for a datagram's fragments, and their frames plus ARP. */
+	struct nat_out pkts[RV_FRAG_MAX_OUT + 8], frames[RV_FRAG_MAX_OUT + 32];
+	struct nat_ev core_ev[256], l2_ev[RV_FRAG_MAX_OUT + 16];
 	struct nat_sink cs, ls;
 };
 
@@ -431,8 +449,8 @@ int main(int argc, char **argv)
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 
-	b.fd[NAT_SIDE_LAN] = open_link("--lan-if", conf.lan_if, mac[NAT_SIDE_LAN]);
-	b.fd[NAT_SIDE_WAN] = open_link("--wan-if", conf.wan_if, mac[NAT_SIDE_WAN]);
+	b.fd[NAT_SIDE_LAN] = open_link("--lan-if", conf.lan_if, mac[NAT_SIDE_LAN], &conf.lan_mtu);
+	b.fd[NAT_SIDE_WAN] = open_link("--wan-if", conf.wan_if, mac[NAT_SIDE_WAN], &conf.wan_mtu);
 	logf_ = stdout;
 	if (conf.log_path[0]) {
 		logf_ = fopen(conf.log_path, "we");
@@ -446,8 +464,9 @@ int main(int argc, char **argv)
 	b.l2 = nat_l2_new(mac[NAT_SIDE_LAN], conf.lan_ip, mac[NAT_SIDE_WAN], conf.wan_ip);
 	if (!b.l2)
 		die("creating the ARP layer");
-	b.cs = nat_sink_make(b.pkts, 8, b.core_ev, 256);
-	b.ls = nat_sink_make(b.frames, 64, b.l2_ev, 16);
+	b.cs = nat_sink_make(b.pkts, sizeof(b.pkts) / sizeof(b.pkts[0]), b.core_ev, 256);
+	b.ls = nat_sink_make(b.frames, sizeof(b.frames) / sizeof(b.frames[0]), b.l2_ev,
+	                     sizeof(b.l2_ev) / sizeof(b.l2_ev[0]));
 
 	if (nat_conf_json(&conf, cj, sizeof(cj)) < 0) {
 		errno = ENOSPC;

@@ -29,7 +29,7 @@ void th_setup(struct th *t, const char *const *kv)
 	t->now = 1000;
 	t->c = nat_core_new(&t->conf, (struct nat_rng){ th_rng, &t->seed }, t->now);
 	cr_assert_not_null(t->c);
-	t->s = nat_sink_make(t->out, 8, t->ev, 1024);
+	t->s = nat_sink_make(t->out, sizeof(t->out) / sizeof(t->out[0]), t->ev, 1024);
 }
 
 void th_teardown(struct th *t)

@@ -24,7 +24,7 @@ struct th {
 	struct nat_core *c;
 	struct nat_conf conf;
 	uint64_t seed, now;
-	struct nat_out out[8];
+	struct nat_out out[64]; /* a datagram's fragments (65000 bytes at 1500: 45) */
 	struct nat_ev ev[1024];
 	struct nat_sink s;
 };

@@ -144,8 +144,8 @@ Test(garbage, lying_header_fields_are_dropped_with_a_reason)
 		{ 2, 2, 19, NAT_R_BAD_LENGTH },          /* total < header */
 		{ 2, 2, 200, NAT_R_TRUNCATED },          /* total > buffer */
 		{ 2, 2, 24, NAT_R_TRUNCATED },           /* no room for UDP */
-		{ 6, 2, 0x2000, NAT_R_FRAGMENT },        /* more fragments */
-		{ 6, 2, 0x0010, NAT_R_FRAGMENT },        /* a later fragment */
+		{ 6, 2, 0x2000, NAT_R_FRAG_BAD },        /* MF, 18 bytes: not 8 x n */
+		{ 6, 2, 0x2010, NAT_R_FRAG_BAD },        /* a middle piece, the same */
 		{ 24, 2, 4, NAT_R_BAD_LENGTH },          /* UDP length < 8 */
 		{ 24, 2, 1000, NAT_R_BAD_LENGTH },       /* UDP length > payload */
 		{ 9, 1, 6, NAT_R_TCP },                  /* TCP */
