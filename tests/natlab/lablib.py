@@ -43,17 +43,22 @@ def _setns(fd):
         raise OSError(err, "setns: " + os.strerror(err))
 
 
-def sock(ns, ip="0.0.0.0", port=0, recverr=False):
-    """A UDP socket created inside namespace rvl-<ns>, bound to ip:port."""
+def ns_socket(ns, family=socket.AF_INET, kind=socket.SOCK_DGRAM, proto=0):
+    """A socket created inside namespace rvl-<ns> (it stays there)."""
     fd = os.open("/run/netns/rvl-" + ns, os.O_RDONLY)
     try:
         _setns(fd)
         try:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            return socket.socket(family, kind, proto)
         finally:
             _setns(_home)
     finally:
         os.close(fd)
+
+
+def sock(ns, ip="0.0.0.0", port=0, recverr=False):
+    """A UDP socket created inside namespace rvl-<ns>, bound to ip:port."""
+    s = ns_socket(ns)
     s.bind((ip, port))
     if recverr:
         s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
@@ -244,6 +249,14 @@ def _tool(ns, argv):
     return r.stdout
 
 
+def ip_mib(ns):
+    """The IPv4 counters of namespace rvl-<ns> (/proc/net/snmp's "Ip:" rows,
+    e.g. FragCreates, ReasmOKs) as a dict."""
+    rows = [ln.split() for ln in _tool(ns, ["cat", "/proc/net/snmp"]).splitlines()
+            if ln.startswith("Ip:")]
+    return {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:])} if len(rows) >= 2 else {}
+
+
 def judge_rfc5780(checks, server, presets=PRESET_VERDICTS, extra=(), label=""):
     """coturn's turnutils_natdiscovery (an RFC 5780 client, as it is)
     classifies site a's NAT through `server`, for each preset."""
@@ -254,6 +267,20 @@ def judge_rfc5780(checks, server, presets=PRESET_VERDICTS, extra=(), label=""):
         checks.check(verdicts == ["NAT with %s Mapping!" % m, "NAT with %s Filtering!" % f],
                      "turnutils_natdiscovery %s: %s is %s mapping, %s filtering"
                      % (label, preset, m, f), "it said %s" % verdicts)
+
+
+def judge_padded(checks, server, label):
+    """judge_rfc5780 again with -P (RFC 5780 §7.6 PADDING: 1500-byte requests
+    and answers, which cross the lab's 1500-byte links as IPv4 fragments,
+    through natbox both ways); a1's own counters prove they were fragments."""
+    before = ip_mib("a1")
+    judge_rfc5780(checks, server, extra=("-P",), label="-P " + label)
+    after = ip_mib("a1")
+    made = after.get("FragCreates", 0) - before.get("FragCreates", 0)
+    back = after.get("ReasmOKs", 0) - before.get("ReasmOKs", 0)
+    checks.check(made > 0 and back > 0,
+                 "turnutils_natdiscovery -P %s: a1 sent its requests as %d fragments and "
+                 "reassembled %d fragmented answers" % (label, made, back))
 
 
 def judge_rfc3489(checks, server, presets=PRESET_VERDICTS):

@@ -5,16 +5,21 @@ For each preset and allocation mode it checks what the public echo host
 observes (mapped ports: mapping behaviour, delta, negative delta, wrap,
 preserving, random, background hosts), what reaches the host unsolicited
 (filtering) and what natbox logged about it, mapping expiry, TTL expiry
-(ICMP time-exceeded; TTL 2 maps, TTL 1 does not), ICMP echo and
-hairpinning. Optionally coturn's turnutils_natdiscovery (RFC 5780) judges
-mapping and filtering independently.
+(ICMP time-exceeded; TTL 2 maps, TTL 1 does not), ICMP echo,
+hairpinning, and IPv4 fragments (3000-byte datagrams both ways through every
+preset; hand-made hostile trains from a raw socket dropped with their logged
+reason). Optionally coturn's turnutils_natdiscovery (RFC 5780) judges mapping
+and filtering independently.
 
 Run as root with the lab up (tests/natlab/run-natlab.sh does it all).
 Prints one line per check and exits 1 if any failed.
 """
 
 import os
+import select
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -22,7 +27,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lablib import (  # noqa: E402
     GATEWAY, HOST, P1, P2, ROUTER, RUN, S1, S2, WAN, Checks, Server, drain, events,
-    icmp_error, judge_rfc5780, mapped, nat, port_of, recv, sock, wait_events)
+    icmp_error, judge_padded, judge_rfc5780, mapped, nat, ns_socket, port_of, recv, sock,
+    wait_events)
 
 DESTS = [(S1, P1), (S1, P2), (S2, P1), (S2, P2)]
 C = Checks("natlab")
@@ -292,6 +298,144 @@ def check_two_sites(srv):
     cb.close()
 
 
+# --- IPv4 fragments -------------------------------------------------------------------
+
+BIG = 3000  # UDP payload: three fragments on the lab's 1500-byte links
+
+
+def recv_big(s, timeout=1.0):
+    """(data, src) of the next datagram of any size on s, or None."""
+    r, _, _ = select.select([s], [], [], timeout)
+    return s.recvfrom(65535) if r else None
+
+
+def frag_drops(site="a"):
+    return [e for e in events(site, "drop") if e["reason"].startswith("frag")]
+
+
+def check_fragments_presets(srv):
+    """A 3000-byte datagram from a1 reaches the echo host whole through every
+    preset, and the echo host's 3000-byte answer reaches a1 whole: natbox
+    reassembles both ways and cuts the translated datagram to the MTU."""
+    for preset in list(PRESETS) + ["none"]:
+        nat("a", "--preset", preset)
+        if preset == "full-cone":
+            cfg = events("a", "config")[0]
+            check(cfg.get("lan_mtu") == cfg.get("wan_mtu") == 1500,
+                  "natbox takes its links' MTU (1500): %d bytes cross as fragments" % BIG,
+                  str(cfg))
+        c = fresh()
+        data = os.urandom(BIG)
+        c.sendto(data, (S1, P1))
+        got = recv_big(srv.socks[(S1, P1)])
+        src = WAN["a"] if preset != "none" else HOST["a1"]
+        check(got is not None and got[0] == data and got[1][0] == src,
+              "%s: a %d-byte datagram from a1 reaches the echo host intact, from %s"
+              % (preset, BIG, got[1] if got else None),
+              "got %s" % ("%d bytes" % len(got[0]) if got else "nothing"))
+        if got is None:
+            c.close()
+            continue
+        answer = os.urandom(BIG)
+        srv.socks[(S1, P1)].sendto(answer, got[1])
+        back = recv_big(c)
+        check(back is not None and back[0] == answer and back[1] == (S1, P1),
+              "%s: its %d-byte answer comes back to a1 intact" % (preset, BIG),
+              "got %s" % ("%d bytes from %s" % (len(back[0]), back[1]) if back else "nothing"))
+        drops = frag_drops()
+        check(not drops, "%s: natbox dropped no fragment" % preset, str(drops))
+        c.close()
+
+
+class Raw:
+    """Hand-made IPv4 fragments from a1 (a raw socket: the kernel fills in
+    the header checksum, nothing else)."""
+
+    def __init__(self, ns="a1", src=HOST["a1"]):
+        self.s = ns_socket(ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        self.src = socket.inet_aton(src)
+
+    def piece(self, ident, off, payload, more, dst=S1, proto=17):
+        """Payload bytes at byte offset off (a multiple of 8) of train ident."""
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident,
+                          (0x2000 if more else 0) | off // 8, 64, proto, 0, self.src,
+                          socket.inet_aton(dst))
+        self.s.sendto(hdr + payload, (dst, 0))
+
+    def close(self):
+        self.s.close()
+
+
+def udp_head(sport, dport=P1, total=BIG + 8):
+    """The first 8 bytes of a UDP datagram of `total` bytes (checksum 0)."""
+    return struct.pack("!HHHH", sport, dport, total, 0)
+
+
+def check_fragments_hostile(srv):
+    """Trains that never complete, overflow, overlap or flood the table are
+    dropped with their logged reason, create no mapping and reach nobody;
+    natbox still passes a real datagram afterwards."""
+    nat("a", "--preset", "PR", "--frag-timeout", "1")
+    raw = Raw()
+    a1 = HOST["a1"]
+    try:
+        # A first piece alone (ports known), and the rest of another train
+        # without its first piece.
+        raw.piece(0x1001, 0, udp_head(45001) + b"x" * 1472, True)
+        raw.piece(0x1002, 1480, b"y" * 1480, True)
+        raw.piece(0x1002, 2960, b"y" * 48, False)
+        evs = wait_events("a", lambda evs: len([e for e in evs if e["ev"] == "drop" and
+                                                e["reason"] == "frag_timeout"]) >= 2, 3.0)
+        to = sorted(e["src"] for e in (evs or []) if e.get("reason") == "frag_timeout")
+        check(to == sorted(["%s:45001" % a1, "%s:0" % a1]),
+              "incomplete trains time out after --frag-timeout 1 s, logged frag_timeout "
+              "(with the ports when the first piece came)", str(to))
+        check(not events("a", "map_create"), "pieces alone create no mapping")
+        check(recv_big(srv.socks[(S1, P1)], 0.2) is None, "and reach nobody")
+
+        # A duplicate, an overlap, a train past 65000 bytes, a train of 65
+        # pieces (the 65th is one too many).
+        raw.piece(0x2001, 0, udp_head(45002) + b"d" * 1472, True)
+        raw.piece(0x2001, 0, udp_head(45002) + b"d" * 1472, True)
+        raw.piece(0x2002, 0, udp_head(45003) + b"o" * 1472, True)
+        raw.piece(0x2002, 1472, b"o" * 1000, False)
+        raw.piece(0x2003, 64800, b"b" * 1480, True)
+        for k in range(70):
+            raw.piece(0x2004, 8 * k, udp_head(45004) if k == 0 else b"m" * 8, True)
+        want = {"frag_dup", "frag_overlap", "frag_too_big", "frag_too_many"}
+        evs = wait_events("a", lambda evs: want <= {e.get("reason") for e in evs}, 2.0)
+        seen = {e["reason"] for e in (evs or events("a")) if e.get("reason", "").startswith("frag")}
+        check(want <= seen, "a duplicate, an overlap, a train past 65000 bytes and a 65th piece "
+              "are dropped and logged (%s)" % ", ".join(sorted(want & seen)),
+              "logged %s" % sorted(seen))
+        check(all(e["side"] == "lan" and e["src"].startswith(a1 + ":") for e in frag_drops()),
+              "each logged on the LAN side with its source")
+
+        # A flood of first pieces: the table holds 64 trains, the rest evict.
+        for ident in range(0x3000, 0x3000 + 300):
+            raw.piece(ident, 0, udp_head(46000) + b"f" * 1472, True)
+        evs = wait_events("a", lambda evs: sum(e.get("reason") == "frag_evicted"
+                                               for e in evs) >= 300 - 64, 2.0)
+        n = sum(e.get("reason") == "frag_evicted" for e in (evs or events("a")))
+        check(n >= 300 - 64, "300 trains at once: %d evicted from the 64-slot table, each "
+              "logged frag_evicted" % n)
+        check(not events("a", "map_create"), "none of it created a mapping")
+    finally:
+        raw.close()
+    c = fresh()
+    data = os.urandom(BIG)
+    c.sendto(data, (S1, P1))
+    got = recv_big(srv.socks[(S1, P1)])
+    check(got is not None and got[0] == data,
+          "after all that, a real %d-byte datagram still goes through" % BIG)
+    c.close()
+
+
+def check_fragments(srv):
+    check_fragments_presets(srv)
+    check_fragments_hostile(srv)
+
+
 def check_judge():
     """coturn's RFC 5780 client against coturn's STUN server, per preset."""
     tool, server = shutil.which("turnutils_natdiscovery"), shutil.which("turnserver")
@@ -308,6 +452,7 @@ def check_judge():
     try:
         time.sleep(0.7)
         judge_rfc5780(C, S1, label="vs turnserver")
+        judge_padded(C, S1, "vs turnserver")
     finally:
         ts.terminate()
         ts.wait(5)
@@ -325,6 +470,7 @@ def main():
         ("ttl", "TTL", lambda: check_ttl(srv)),
         ("echo", "ICMP echo and hairpinning", lambda: check_echo_and_hairpin(srv)),
         ("sites", "two sites", lambda: check_two_sites(srv)),
+        ("frag", "IPv4 fragments", lambda: check_fragments(srv)),
     ]
     try:
         for name, title, fn in sections:
