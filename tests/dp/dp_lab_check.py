@@ -5,7 +5,9 @@ veth), judged by the standard tools as they are.
 - ARP and ICMP echo: the lab router pings both public addresses.
 - coturn's turnutils_natdiscovery (RFC 5780) and Debian's `stun` (RFC 3489)
   classify site a's NAT through rvdp, for every natbox preset, and must say
-  what the preset is.
+  what the preset is; turnutils_natdiscovery again with -P (RFC 5780 PADDING:
+  1500-byte requests and answers cross natbox as IPv4 fragments both ways;
+  the kernel defragments requests for net_af_packet, rvdp cuts its answers).
 - Never a weapon: a burst of Binding requests from one source gets no more
   answer bytes beyond the request bytes than the per-source budget allows,
   and requests as large as their answers are limited by the packet budget.
@@ -25,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "natlab"))
 from lablib import (  # noqa: E402
-    P1, RUN, S1, S2, Checks, judge_rfc3489, judge_rfc5780, sock)
+    P1, RUN, S1, S2, Checks, judge_padded, judge_rfc3489, judge_rfc5780, sock)
 
 BUILD = os.environ.get("BUILD", "build")
 RVDP = os.path.join(BUILD, "rvdp")
@@ -141,6 +143,8 @@ def main():
         C.section("ARP and ICMP echo", check_ping)
         C.section("RFC 5780 judge: coturn's turnutils_natdiscovery through rvdp",
                   lambda: judge_rfc5780(C, S1, label="vs rvdp"))
+        C.section("RFC 5780 judge with PADDING (-P): fragments through natbox and rvdp",
+                  lambda: judge_padded(C, S1, "vs rvdp"))
         C.section("RFC 3489 judge: the classic stun client through rvdp",
                   lambda: judge_rfc3489(C, S1))
         C.section("per-source budgets (never a weapon)", check_budget)
@@ -149,7 +153,8 @@ def main():
 
     def counted():
         for name in ("tx_arp", "tx_icmp_echo", "tx_binding", "tx_binding_changed",
-                     "tx_binding_classic", "drop_rl_src_bytes", "drop_rl_src_pkts"):
+                     "tx_binding_classic", "tx_fragmented", "drop_rl_src_bytes",
+                     "drop_rl_src_pkts"):
             C.check(ctr.get(name, 0) > 0, "rvdp's exit report counts %s (%d)"
                     % (name, ctr.get(name, 0)))
     C.section("rvdp's own account", counted)
