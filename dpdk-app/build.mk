@@ -26,3 +26,29 @@ endif
 UNIT_LIBS_dpdk-app   := $(DP_LIB) $(PROTO_LIB)
 UNIT_LDLIBS_dpdk-app := $(DP_LIBS)
 UNIT_CFLAGS_dpdk-app := $(DP_CFLAGS)
+
+# --- rvgen: the load generator (issue 7) -------------------------------------
+# libgen.a: the pure parts (pcap, templates, histogram, RFC 2544 search,
+# report; unit-tested in tests/unit/rvgen/) and the ethdev loop (gen_eth.c);
+# rvgen.c is the main. tests/bench/ links the pure parts too.
+GEN_SRC := $(wildcard dpdk-app/gen_*.c)
+GEN_OBJ := $(GEN_SRC:%.c=$(BUILD)/%.o)
+GEN_LIB := $(BUILD)/libgen.a
+RVGEN   := $(BUILD)/rvgen
+
+$(GEN_OBJ) $(BUILD)/dpdk-app/rvgen.o: OBJ_CFLAGS := $(DP_CFLAGS)
+$(GEN_OBJ) $(BUILD)/dpdk-app/rvgen.o: | $(call pc_stamps,$(DP_PC))
+$(GEN_LIB): $(GEN_OBJ)
+	$(archive)
+
+$(RVGEN): $(BUILD)/dpdk-app/rvgen.o $(GEN_LIB) $(PROTO_LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $^ $(DP_LIBS) -lm
+
+ifneq ($(wildcard dpdk-app/rvgen.c),)
+PROGRAMS += $(RVGEN)
+endif
+
+UNIT_LIBS_rvgen   := $(GEN_LIB) $(PROTO_LIB)
+UNIT_LDLIBS_rvgen := $(DP_LIBS) -lm
+UNIT_CFLAGS_rvgen := $(DP_CFLAGS)

@@ -1,0 +1,143 @@
+/* rvgen — the load generator: replays a scenario's pcap on a DPDK port,
+ * receives the answers, and reports offered, sent and answered pps, loss
+ * and latency percentiles; or searches the no-loss rate (RFC 2544).
+ *
+ *   rvgen [EAL options] -- --pcap FILE [options]
+ *
+ * Glue only: options, EAL, the templates, the port; the loop is gen_eth.c,
+ * the runs gen_drive.c, everything they compute the pure gen_*.c.
+ * Exit codes: 0 done (also when interrupted: the complete runs are
+ * reported), 1 runtime failure, 2 bad options or input.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include "dpdk-app/gen_conf.h"
+#include "dpdk-app/gen_drive.h"
+#include "dpdk-app/gen_eth.h"
+
+static volatile bool quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = true;
+}
+
+static void usage(FILE *out)
+{
+	struct gen_conf def;
+	char help[8192];
+
+	gen_conf_defaults(&def);
+	rv_conf_help(gen_conf_opts, &def, help, sizeof(help));
+	fprintf(out,
+	        "usage: rvgen [EAL options] -- --pcap FILE [options]\n\n"
+	        "The load generator: replays a scenario's pcap (pktgen-scenarios/) on a DPDK\n"
+	        "port at full speed or a given rate, rewriting sources over --flows, and\n"
+	        "reports offered / sent / answered pps, loss against --expect, and latency\n"
+	        "p50 / p99 / p99.9 (stamped in the STUN transaction ID, or found by it when\n"
+	        "a MAC covers it). Each figure: median [min..max] of --runs. --search finds\n"
+	        "the highest rate without loss (RFC 2544).\n\n"
+	        "Options (also keys of the --config file; flags win):\n%s\n"
+	        "EAL options (before --); one lcore does everything, for example:\n"
+	        "  -l 0 --no-huge -m 512 --no-pci --file-prefix rvgen \\\n"
+	        "    --vdev net_memif0,role=client,socket=/run/rvbench.sock\n"
+	        "against rvdp ... --vdev net_memif0,role=server,socket=/run/rvbench.sock\n"
+	        "on the same machine (scripts/bench.sh does all of it: make bench).\n",
+	        help);
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static int trial(void *ctx, double rate, double secs, double drain, struct gen_result *r,
+                 struct gen_hist *h)
+{
+	return gen_eth_trial(ctx, rate, secs, drain, r, h);
+}
+
+int main(int argc, char **argv)
+{
+	static struct gen_result res[GEN_MAX_RUNS];
+	static struct gen_hist hist;
+	struct gen_conf c;
+	struct gen_eth g = { .quit = &quit };
+	struct gen_pcap pcap = { 0 };
+	struct gen_search s;
+	char err[512];
+	unsigned n = 0;
+	int rc, first;
+
+	if (wants_help(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "rvgen: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 2;
+	}
+	argc -= rc;
+	argv += rc;
+	gen_conf_defaults(&c);
+	rc = rv_conf_args(gen_conf_opts, &c, argc, argv, &gen_conf_file_loader, &first, err,
+	                  sizeof(err));
+	if (rc == 0 && first < argc) {
+		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[first]);
+		rc = -EINVAL;
+	}
+	if (rc == 0)
+		rc = gen_conf_check(&c, err, sizeof(err));
+	if (rc == 0)
+		rc = gen_pcap_load(c.pcap, RTE_MBUF_DEFAULT_DATAROOM, &pcap, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "rvgen: %s (see rvgen --help)\n", err);
+		rte_eal_cleanup();
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	g.burst = c.load.burst;
+	rc = gen_eth_templates(&g, &pcap, &c.src);
+	if (rc < 0)
+		snprintf(err, sizeof(err), "templates: %s", strerror(-rc));
+	else
+		rc = gen_eth_port(&g, c.ethdev, c.mbufs, c.rxd, c.txd, c.link_wait_ms, err,
+		                  sizeof(err));
+	if (rc == 0)
+		rc = gen_drive(&c.load, trial, &g, res, &n, &hist, &s, err, sizeof(err));
+	if (rc == -EINTR)
+		fprintf(stderr, "rvgen: interrupted: reporting %u complete run(s)\n", n);
+	if (n) {
+		struct gen_report_info info = { .tool = "rvgen",
+			                        .scenario = c.scenario,
+			                        .target = c.pcap,
+			                        .expect = c.load.expect_v,
+			                        .frames = pcap.n,
+			                        .stamped = g.stamped,
+			                        .keyed = g.n_keyed,
+			                        .flows = c.src.flows };
+
+		gen_report_print(stdout, c.load.json, &info, res, n,
+		                 c.load.search && rc == 0 ? &s : NULL);
+	}
+	if (rc < 0 && rc != -EINTR)
+		fprintf(stderr, "rvgen: %s\n", err);
+	gen_eth_close(&g);
+	gen_pcap_free(&pcap);
+	rte_eal_cleanup();
+	return rc < 0 && rc != -EINTR ? 1 : 0;
+}
