@@ -183,10 +183,16 @@ static void print_human(FILE *out, const struct gen_report_info *in, const struc
 	fprintf(out, "  median [min..max] of %u run(s):\n", n);
 	for (unsigned m = 0; m < M_COUNT; m++) {
 		struct gen_mmm v = summary(runs, n, m, in->expect);
-		double k = m == M_LOSS ? 100 : 1;
 
-		fprintf(out, "    %-13s %14.6g [%.6g..%.6g]%s\n", metric_key[m], k * v.med,
-		        k * v.min, k * v.max, m == M_LOSS ? " %" : "");
+		if (m == M_LOSS)
+			fprintf(out, "    %-13s %12.4f [%.4f..%.4f] %%\n", metric_key[m],
+			        100 * v.med, 100 * v.min, 100 * v.max);
+		else if (m < M_LOSS)
+			fprintf(out, "    %-13s %12.0f [%.0f..%.0f]\n", metric_key[m], v.med, v.min,
+			        v.max);
+		else
+			fprintf(out, "    %-13s %12.1f [%.1f..%.1f]\n", metric_key[m], v.med, v.min,
+			        v.max);
 	}
 }
 
