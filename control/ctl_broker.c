@@ -107,7 +107,8 @@ static int instruct(struct ctl *c, struct ctl_attempt *a, int s, struct rv_msg *
 	return 0;
 }
 
-static void finish(struct ctl *c, struct ctl_attempt *a)
+static void finish(struct ctl *c, struct ctl_attempt *a, uint64_t now_ms,
+                   const struct ctl_sink *sink)
 {
 	const struct rv_result *best = NULL;
 	uint32_t elapsed = 0, packets = 0;
@@ -126,6 +127,12 @@ static void finish(struct ctl *c, struct ctl_attempt *a)
 		code = best->code;
 	if (a->strategy == RV_STRAT_RELAY && code == RV_RES_OK)
 		code = RV_RES_RELAYED;
+	if (a->strategy == RV_STRAT_RELAY && code != RV_RES_RELAYED) {
+		/* Neither side got through the relay: free it now. */
+		struct ctl_relay *rl = ctl_relay_of(c, a->id);
+		if (rl)
+			ctl_relay_close(c, rl, code, now_ms, sink);
+	}
 	(void)ctl_store_stats_add(c->st, a->side[0].nat.type, a->side[1].nat.type, a->strategy,
 	                          code, elapsed, packets);
 	if (c->conf.verbose)
@@ -530,7 +537,7 @@ int ctl_loc_report(const struct ctl_req *r)
 	m.present |= RV_BIT(RV_F_ATTEMPT);
 	code = ctl_reply(r, &m, self.msg_key, sizeof(self.msg_key));
 	if (a->side[0].done && a->side[1].done)
-		finish(c, a);
+		finish(c, a, r->now_ms, r->sink);
 	return code;
 }
 
@@ -579,7 +586,7 @@ void ctl_broker_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink
 			continue;
 		if (now_ms >= a->deadline_ms + 2000) {
 			/* Both sides have given up by now: record what we know. */
-			finish(c, a);
+			finish(c, a, now_ms, sink);
 			continue;
 		}
 		for (int s = 0; s < 2; s++) {

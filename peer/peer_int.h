@@ -55,7 +55,8 @@ struct peer_attempt {
 	uint32_t assigns_logged;
 	struct peer_punch punch;
 	uint16_t n_fds;
-	int fds[PEER_SOCKS]; /* fds[0] is the registration socket: not ours */
+	int fds[PEER_SOCKS];   /* fds[0] is the registration socket: not ours */
+	uint8_t relay_key[16]; /* RELAY: rv_relay_key(key, grant's relay) */
 	/* The probe in flight. */
 	uint8_t probe_txid[RV_STUN_TXID_LEN];
 	uint16_t probe_sock;
@@ -63,12 +64,14 @@ struct peer_attempt {
 	uint16_t probe_seq;
 };
 
-#define PEER_EARLY    8
-#define PEER_EARLY_MS 2000
+#define PEER_EARLY          8
+#define PEER_RELAY_GRACE_MS 3000 /* a relay INSTRUCT may follow a failed try */
+#define PEER_EARLY_MS       2000
 
 struct rvp_conn {
 	struct rvp *p;
 	bool used, closed, dead; /* dead: went silent (closed too) */
+	bool ended;              /* the server ended its relay (closed too) */
 	bool handed;             /* given to the application by connect or accept */
 	uint64_t attempt;
 	uint8_t key[16];
@@ -78,6 +81,12 @@ struct rvp_conn {
 	struct rvp_info info;
 	uint32_t tx_seq;
 	uint64_t last_rx_ms, last_tx_ms;
+	/* Relayed: datagrams go to the relay in ChannelData, and the binding
+	 * is renewed with each keepalive (the NAT may move the mapping). */
+	bool relayed;
+	struct rv_relay_grant relay;
+	uint8_t relay_key[16];
+	uint16_t bind_seq;
 	unsigned rx_head, rx_n;
 	uint16_t rx_len[PEER_RXQ];
 	uint8_t rx[PEER_RXQ][RV_PDG_MAX_PAYLOAD];
@@ -113,6 +122,7 @@ struct rvp {
 	struct peer_attempt attempts[PEER_ATTEMPTS];
 	struct rvp_conn conns[PEER_CONNS];
 	uint64_t connect_attempt; /* the attempt rvp_connect waits for */
+	bool connect_final;       /* the server said how it ended (no relay follows) */
 	uint8_t connect_result;   /* how it ended without a path (rv_result_code) */
 	/* Peer datagrams that came before their attempt's first INSTRUCT (the
 	 * partner was quicker than the server's message to us): replayed

@@ -187,6 +187,18 @@ static void after_plan(struct peer_punch *p, uint64_t now_ms)
 {
 	const struct peer_instruct *in = &p->ins;
 
+	if (in->strategy == RV_STRAT_RELAY) {
+		/* Bound: knock through the relay until the partner answers. */
+		spray_begin(p, RV_PDG_REPLY, 1, in->peer_addr.port, 1, 1, PEER_RELAY_TRY, false,
+		            now_ms);
+		p->phase = PEER_PH_SPRAY;
+		/* The first knock now, the next ones a sweep apart. */
+		(void)spray_tick(p);
+		p->sweeps = 1;
+		p->spray_i = 0;
+		p->next_ms = now_ms + PEER_SWEEP_MS;
+		return;
+	}
 	act(p, (struct peer_act){ .kind = PEER_ACT_REPORT });
 	p->reported = true;
 	if (in->strategy == RV_STRAT_E4 && in->role == RV_ROLE_RECEIVER)
@@ -211,6 +223,23 @@ static void plan_step(struct peer_punch *p, uint64_t now_ms)
 	p->seq++;
 	p->tries = 1;
 	send_probe(p, now_ms);
+}
+
+/* --- relaying ----------------------------------------------------------------- */
+
+/* Bind L to the relay (one RELAY probe, retried like any probe), then the
+ * handshake through it (after_plan). */
+static void relay_begin(struct peer_punch *p, const struct peer_instruct *in, uint64_t now_ms)
+{
+	p->ins.strategy = RV_STRAT_RELAY;
+	p->ins.has_relay = true;
+	p->ins.relay = in->relay;
+	p->ins.peer_addr = in->peer_addr;
+	p->ins.has_target = p->ins.has_range = false;
+	p->n_acts = 0; /* whatever the direct try still had queued */
+	p->n_plan = p->plan_at = 0;
+	plan_add(p, RV_PROBE_RELAY, 1, 0);
+	run_plan(p, now_ms);
 }
 
 /* --- spraying replies --------------------------------------------------------- */
@@ -298,6 +327,9 @@ void peer_punch_start(struct peer_punch *p, const struct peer_instruct *in,
 		plan_around_l(p, false);
 		run_plan(p, now_ms);
 		break;
+	case RV_STRAT_RELAY:
+		relay_begin(p, in, now_ms);
+		break;
 	case RV_STRAT_BIRTHDAY:
 		if (in->role == RV_ROLE_SENDER) {
 			uint32_t n = in->count ? in->count : 1;
@@ -321,6 +353,12 @@ void peer_punch_instruct(struct peer_punch *p, const struct peer_instruct *in, u
 	if (p->phase == PEER_PH_DONE || p->phase == PEER_PH_FAILED || in->step <= p->ins.step)
 		return;
 	p->ins.step = in->step;
+	if (in->strategy == RV_STRAT_RELAY && in->has_relay) {
+		/* The direct try is over: the server moves us to a relay. */
+		p->deadline_ms = now_ms + (in->deadline_ms ? in->deadline_ms : 15000);
+		relay_begin(p, in, now_ms);
+		return;
+	}
 	p->ins.has_target = in->has_target;
 	p->ins.has_range = in->has_range;
 	p->ins.target = in->target;

@@ -9,6 +9,13 @@
  *   1  L, the punching socket (bubbles, or the port-assigning packet)
  *   2+ fresh sockets for Δ probes, range probes, and the birthday sockets
  * An OPEN action asks the caller to create sockets up to an index.
+ *
+ * RELAY (planned, or an INSTRUCT that moves a failing attempt over): L
+ * binds to the relay with a RELAY probe (to the relay's address, signed
+ * with the relay key), then both sides send REPLYs through the relay until
+ * one comes back — so neither application datagram leaves before both
+ * sides are bound. Every SEND of a RELAY attempt goes through the relay
+ * (the caller wraps it in ChannelData); its DONE names L and the relay.
  */
 #pragma once
 
@@ -26,10 +33,12 @@
 #define PEER_BATCH     32  /* datagrams per tick while spraying */
 #define PEER_TICK_MS   5
 #define PEER_ACTS      640 /* actions queued at most (a birthday burst) */
+#define PEER_RELAY_TRY 40  /* REPLYs through the relay, PEER_SWEEP_MS apart */
 
 enum peer_act_kind {
 	PEER_ACT_OPEN = 1, /* create sockets so that index `sock` exists */
-	PEER_ACT_PROBE,    /* authenticated probe (probe_kind, seq) from sock to server[srv] */
+	PEER_ACT_PROBE,    /* authenticated probe (probe_kind, seq) from sock to server[srv];
+	                    * RV_PROBE_RELAY: the relay binding, to the relay */
 	PEER_ACT_SEND,     /* peer datagram (pdg_type, pdg_seq) from sock to `to`, IP TTL ttl */
 	PEER_ACT_REPORT,   /* report ports[0..n_ports) to the server (no RESULT) */
 	PEER_ACT_DONE,     /* established: sock <-> to; report RESULT ok */
@@ -62,6 +71,9 @@ struct peer_instruct {
 	uint8_t ttl;
 	uint32_t count;
 	uint32_t deadline_ms;
+	/* RELAY: the grant; peer_addr is then the relay's address. */
+	bool has_relay;
+	struct rv_relay_grant relay;
 };
 
 enum peer_phase {

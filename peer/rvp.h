@@ -95,8 +95,10 @@ int rvp_accept(struct rvp *p, int timeout_ms, struct rvp_conn **out);
 /* Datagrams on an established path (authenticated with the attempt key). */
 int rvp_send(struct rvp_conn *c, const void *buf, size_t len);
 /* Receive one datagram (up to timeout_ms; 0: don't wait): its length,
- * RVP_E_TIMEOUT, -EPIPE once the partner closed the path, or -ETIMEDOUT
- * once it went silent for dead_ms (the path is then closed; send fails). */
+ * RVP_E_TIMEOUT, -EPIPE once the partner closed the path, -ETIMEDOUT
+ * once it went silent for dead_ms, or -ECONNABORTED once the server ended
+ * its relay (quota, time, idleness: the timeline says which). The path is
+ * then closed; send fails the same way. */
 int rvp_recv(struct rvp_conn *c, void *buf, size_t cap, int timeout_ms);
 void rvp_close(struct rvp_conn *c);
 
@@ -109,6 +111,7 @@ struct rvp_info {
 	uint32_t elapsed_ms;
 	uint32_t packets;
 	bool caller;
+	bool relayed; /* through the server's relay (partner: the relay's address) */
 };
 void rvp_conn_info(const struct rvp_conn *c, struct rvp_info *out);
 

@@ -10,6 +10,7 @@
 #include "peer_net.h"
 #include "proto/delta.h"
 #include "proto/keys.h"
+#include "proto/relay.h"
 #include "proto/strategy.h"
 #include "proto/stun.h"
 
@@ -40,6 +41,71 @@ static void close_attempt(struct rvp *p, struct peer_attempt *a)
 			close(a->fds[i]);
 		}
 	a->used = false;
+}
+
+/* One peer datagram out of fd; through the relay (ChannelData on its
+ * channel) when relay is given. */
+static ssize_t pdg_out(int fd, const struct rv_addr *to, const uint8_t *pdg, size_t len,
+                       const struct rv_relay_grant *relay, int ttl)
+{
+	uint8_t buf[RV_RELAY_HDR + RV_PDG_MAX];
+
+	if (!relay)
+		return peer_udp_send(fd, to, pdg, len, ttl);
+	if (len > RV_PDG_MAX)
+		return -EMSGSIZE;
+	rv_relay_put_hdr(buf, relay->channel, (uint16_t)len);
+	memcpy(buf + RV_RELAY_HDR, pdg, len);
+	return peer_udp_send(fd, to, buf, RV_RELAY_HDR + len, ttl);
+}
+
+/* The peer datagram inside ChannelData from our relay, or NULL. */
+static const uint8_t *pdg_in(const uint8_t *buf, size_t *len, const struct rv_relay_grant *relay)
+{
+	uint16_t ch, n;
+
+	if (!rv_relay_is_chdata(buf, *len) || rv_relay_parse(buf, *len, &ch, &n) < 0 ||
+	    ch != relay->channel)
+		return NULL;
+	*len = n;
+	return buf + RV_RELAY_HDR;
+}
+
+/* An authenticated probe (a session's, or a relay binding) out of fd;
+ * txid gets its transaction ID. */
+static void probe_out(struct rvp *p, int fd, const struct rv_addr *to, const struct rv_probe *pr,
+                      const uint8_t key[16], uint8_t txid[RV_STUN_TXID_LEN])
+{
+	struct rv_msg m;
+	uint8_t wire[128];
+	int n;
+
+	peer_req(p, &m, RV_M_BINDING);
+	m.present = 0; /* a probe carries only RV-PROBE (and FINGERPRINT) */
+	m.probe = *pr;
+	rv_probe_mac(key, m.txid, &m.probe, NULL, m.probe.mac);
+	m.present |= RV_BIT(RV_F_PROBE);
+	n = rv_msg_encode(&m, wire, sizeof(wire), NULL, 0);
+	if (n < 0)
+		return;
+	if (txid)
+		memcpy(txid, m.txid, RV_STUN_TXID_LEN);
+	(void)peer_udp_send(fd, to, wire, (size_t)n, 0);
+}
+
+static void conn_bind(struct rvp *p, struct rvp_conn *c)
+{
+	struct rv_probe pr = { .session = c->relay.relay,
+		               .kind = RV_PROBE_RELAY,
+		               .flags = c->relay.side ? RV_PROBE_SIDE : 0,
+		               .seq = ++c->bind_seq };
+
+	probe_out(p, c->fd, &c->to, &pr, c->relay_key, NULL);
+}
+
+static ssize_t conn_out(struct rvp_conn *c, const uint8_t *pdg, size_t len)
+{
+	return pdg_out(c->fd, &c->to, pdg, len, c->relayed ? &c->relay : NULL, 0);
 }
 
 static void punch_datagram(struct rvp *p, unsigned slot, uint16_t sock, const uint8_t *buf,
@@ -125,6 +191,11 @@ static void establish(struct rvp *p, unsigned slot, const struct peer_act *x)
 		                     .elapsed_ms = (uint32_t)(peer_now_ms() - a->started_ms),
 		                     .packets = a->punch.packets,
 		                     .caller = a->caller };
+	if (a->punch.ins.strategy == RV_STRAT_RELAY) {
+		c->relayed = c->info.relayed = true;
+		c->relay = a->punch.ins.relay;
+		memcpy(c->relay_key, a->relay_key, sizeof(c->relay_key));
+	}
 	memcpy(c->info.partner_locator, a->partner, RV_LOCATOR_LEN);
 	if (c->own_fd) {
 		/* The socket moves from the attempt to the connection. */
@@ -132,9 +203,14 @@ static void establish(struct rvp *p, unsigned slot, const struct peer_act *x)
 		a->fds[x->sock] = -1;
 		(void)peer_watch(p, c->fd, TAG(TAG_CONN, (unsigned)(c - p->conns), 0));
 	}
-	peer_log(p, "direct path to %s after %u ms (%s, %u packets sprayed)",
-	         rv_addr_fmt(&x->to, s, sizeof(s)), c->info.elapsed_ms,
-	         rv_strategy_str(c->info.strategy), c->info.packets);
+	if (c->relayed)
+		peer_log(p, "relayed path through %s after %u ms (channel %#x, %llu MB, %u s)",
+		         rv_addr_fmt(&x->to, s, sizeof(s)), c->info.elapsed_ms, c->relay.channel,
+		         (unsigned long long)(c->relay.quota_bytes >> 20), c->relay.lifetime_s);
+	else
+		peer_log(p, "direct path to %s after %u ms (%s, %u packets sprayed)",
+		         rv_addr_fmt(&x->to, s, sizeof(s)), c->info.elapsed_ms,
+		         rv_strategy_str(c->info.strategy), c->info.packets);
 	close_attempt(p, a);
 }
 
@@ -157,28 +233,27 @@ static int open_socks(struct rvp *p, unsigned slot, uint16_t upto)
 
 static void send_probe(struct rvp *p, struct peer_attempt *a, const struct peer_act *x)
 {
-	struct rv_msg m;
-	uint8_t wire[128];
-	const struct rv_addr *to =
-	        x->srv && p->conf.server_alt.family ? &p->conf.server_alt : &p->conf.server;
-	int n;
+	bool bind = x->probe_kind == RV_PROBE_RELAY;
+	const struct rv_addr *to = bind                                  ? &a->punch.ins.peer_addr
+	                           : x->srv && p->conf.server_alt.family ? &p->conf.server_alt
+	                                                                 : &p->conf.server;
+	struct rv_probe pr = { .session = bind ? a->punch.ins.relay.relay : p->session,
+		               .kind = x->probe_kind,
+		               .flags = bind && a->punch.ins.relay.side ? RV_PROBE_SIDE : 0,
+		               .seq = x->seq };
+	char s[RV_ADDR_STRLEN];
 
-	peer_req(p, &m, RV_M_BINDING);
-	m.present = 0; /* a probe carries only RV-PROBE (and FINGERPRINT) */
-	m.probe = (struct rv_probe){ .session = p->session, .kind = x->probe_kind, .seq = x->seq };
-	rv_probe_mac(p->probe_key, m.txid, &m.probe, NULL, m.probe.mac);
-	m.present |= RV_BIT(RV_F_PROBE);
-	n = rv_msg_encode(&m, wire, sizeof(wire), NULL, 0);
-	if (n < 0)
-		return;
-	memcpy(a->probe_txid, m.txid, sizeof(a->probe_txid));
+	probe_out(p, a->fds[x->sock], to, &pr, bind ? a->relay_key : p->probe_key, a->probe_txid);
 	a->probe_sock = x->sock;
 	a->probe_kind = x->probe_kind;
 	a->probe_seq = x->seq;
-	(void)peer_udp_send(a->fds[x->sock], to, wire, (size_t)n, 0);
-	peer_log(p, "probe %s #%u from socket %u to the %s server address",
-	         rv_probe_kind_str(x->probe_kind), x->seq, x->sock,
-	         x->srv ? "alternate" : "primary");
+	if (bind)
+		peer_log(p, "bind socket %u to the relay at %s (channel %#x)", x->sock,
+		         rv_addr_fmt(to, s, sizeof(s)), a->punch.ins.relay.channel);
+	else
+		peer_log(p, "probe %s #%u from socket %u to the %s server address",
+		         rv_probe_kind_str(x->probe_kind), x->seq, x->sock,
+		         x->srv ? "alternate" : "primary");
 }
 
 static void run(struct rvp *p, unsigned slot)
@@ -209,9 +284,10 @@ static void run(struct rvp *p, unsigned slot)
 					            .seq = x->pdg_seq,
 					            .ttl_hint = x->ttl };
 				int len = rv_pdg_encode(&d, a->key, wire, sizeof(wire));
+				bool relayed = a->punch.ins.strategy == RV_STRAT_RELAY;
 				if (len > 0 && x->sock < a->n_fds && a->fds[x->sock] >= 0)
-					(void)peer_udp_send(a->fds[x->sock], &x->to, wire,
-					                    (size_t)len, x->ttl);
+					(void)pdg_out(a->fds[x->sock], &x->to, wire, (size_t)len,
+					              relayed ? &a->punch.ins.relay : NULL, x->ttl);
 				if (x->pdg_type == RV_PDG_REPLY && x->sock != 0 && sprayed++)
 					break;
 				/* One line for a spray or a round of assigning
@@ -223,8 +299,9 @@ static void run(struct rvp *p, unsigned slot)
 					         rv_pdg_type_str(x->pdg_type), x->sock,
 					         rv_addr_fmt(&x->to, s, sizeof(s)),
 					         x->ttl ? " with a short TTL" : "",
-					         x->pdg_type == RV_PDG_REPLY ? " (spraying...)"
-					                                     : "");
+					         relayed ? " (through the relay)"
+					         : x->pdg_type == RV_PDG_REPLY ? " (spraying...)"
+					                                       : "");
 				break;
 			}
 			case PEER_ACT_REPORT: {
@@ -269,15 +346,27 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 		                    .delta = m->delta,
 		                    .ttl = m->ttl,
 		                    .count = m->count,
-		                    .deadline_ms = m->deadline_ms };
+		                    .deadline_ms = m->deadline_ms,
+		                    .has_relay = m->present & RV_BIT(RV_F_RELAY),
+		                    .relay = m->relay };
 	unsigned slot;
 	struct peer_attempt *a = attempt_find(p, m->attempt, &slot);
 	uint64_t seed;
 	char s[RV_ADDR_STRLEN];
 
-	if (conn_find(p, m->attempt))
-		return; /* already established: a retransmission */
+	struct rvp_conn *c = conn_find(p, m->attempt);
+	if (c) {
+		if ((m->present & RV_BIT(RV_F_RESULT)) && c->relayed && !c->closed) {
+			peer_log(p, "server: the relay ended: %s", rv_result_str(m->result.code));
+			c->closed = c->ended = true;
+		}
+		return; /* else an established path: a retransmission */
+	}
 	if (m->present & RV_BIT(RV_F_RESULT)) {
+		if (m->attempt == p->connect_attempt) {
+			p->connect_final = true;
+			p->connect_result = m->result.code;
+		}
 		/* The server ended the attempt (the partner never answered it,
 		 * or it ended long ago and this peer was late). */
 		if (a) {
@@ -289,8 +378,10 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 		return;
 	}
 	if (!a) {
-		if (m->role.step != 0)
-			return; /* a later step of an attempt we do not know */
+		/* A later step of an attempt we do not know — unless it moves a
+		 * failed direct try of ours to a relay. */
+		if (m->role.step != 0 && !in.has_relay)
+			return;
 		for (slot = 0; slot < PEER_ATTEMPTS && p->attempts[slot].used; slot++)
 			;
 		if (slot == PEER_ATTEMPTS) {
@@ -305,13 +396,22 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 		a->started_ms = peer_now_ms();
 		rv_key_wrap(p->msg_key, m->attempt, m->key, a->key);
 		memcpy(a->partner, m->locator, RV_LOCATOR_LEN);
+		if (in.has_relay)
+			rv_relay_key(a->key, in.relay.relay, a->relay_key);
 		a->fds[0] = p->reg_fd;
 		a->n_fds = 1;
 		randombytes_buf(&seed, sizeof(seed));
-		peer_log(p, "server: %s attempt, we %s, partner at %s (%s)",
-		         rv_strategy_str(in.strategy),
-		         in.role == RV_ROLE_SENDER ? "send the bubbles" : "spray the replies",
-		         rv_addr_fmt(&m->peer_addr, s, sizeof(s)), rv_nat_type_str(m->nat.type));
+		if (in.has_relay)
+			peer_log(p, "server: no direct path: relay at %s for the partner (%s)",
+			         rv_addr_fmt(&m->peer_addr, s, sizeof(s)),
+			         rv_nat_type_str(m->nat.type));
+		else
+			peer_log(p, "server: %s attempt, we %s, partner at %s (%s)",
+			         rv_strategy_str(in.strategy),
+			         in.role == RV_ROLE_SENDER ? "send the bubbles"
+			                                   : "spray the replies",
+			         rv_addr_fmt(&m->peer_addr, s, sizeof(s)),
+			         rv_nat_type_str(m->nat.type));
 		if (in.strategy == RV_STRAT_BIRTHDAY) {
 			a->hard_socks = in.count;
 			if (in.role == RV_ROLE_SENDER)
@@ -327,7 +427,11 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 	} else {
 		if (in.step <= a->punch.ins.step)
 			return;
-		if (in.has_range)
+		if (in.has_relay) {
+			rv_relay_key(a->key, in.relay.relay, a->relay_key);
+			peer_log(p, "server: the direct try failed: relay at %s",
+			         rv_addr_fmt(&m->peer_addr, s, sizeof(s)));
+		} else if (in.has_range)
 			peer_log(p, "server: spray %u ports from %u every %d", in.range.count,
 			         in.range.first, in.range.step);
 		else if (in.has_target)
@@ -366,6 +470,14 @@ void peer_on_attempt_packet(struct rvp *p, unsigned slot, uint16_t sock, const u
 
 	if (!a->used)
 		return;
+	if (a->punch.ins.strategy == RV_STRAT_RELAY) {
+		size_t n = len;
+		const uint8_t *in = pdg_in(buf, &n, &a->punch.ins.relay);
+		if (in) {
+			punch_datagram(p, slot, sock, in, n, from);
+			return;
+		}
+	}
 	if (len && buf[0] == RV_PDG_MAGIC) {
 		punch_datagram(p, slot, sock, buf, len, from);
 		return;
@@ -374,10 +486,12 @@ void peer_on_attempt_packet(struct rvp *p, unsigned slot, uint16_t sock, const u
 	 * where it saw it (reply MAC over the observed address). */
 	if (rv_msg_decode(buf, len, &m, NULL) < 0 || m.method != RV_M_BINDING ||
 	    m.cls != RV_STUN_SUCCESS || memcmp(m.txid, a->probe_txid, RV_STUN_TXID_LEN) ||
-	    !rv_probe_verify(p->probe_key, m.txid, &m.probe, &m.mapped))
+	    !rv_probe_verify(a->probe_kind == RV_PROBE_RELAY ? a->relay_key : p->probe_key, m.txid,
+	                     &m.probe, &m.mapped))
 		return;
 	char s[RV_ADDR_STRLEN];
-	peer_log(p, "  seen by the server at %s", rv_addr_fmt(&m.mapped, s, sizeof(s)));
+	peer_log(p, "  seen by the %s at %s", a->probe_kind == RV_PROBE_RELAY ? "relay" : "server",
+	         rv_addr_fmt(&m.mapped, s, sizeof(s)));
 	peer_punch_probe(&a->punch, a->probe_sock, a->probe_kind, m.probe.seq, m.mapped.port,
 	                 peer_now_ms());
 	run(p, slot);
@@ -405,11 +519,18 @@ void peer_on_conn_packet(struct rvp *p, struct rvp_conn *c, const uint8_t *buf, 
 	struct rv_pdg d;
 
 	(void)p;
+	if (c->relayed) {
+		buf = pdg_in(buf, &len, &c->relay);
+		if (!buf)
+			return; /* our binding's answer, or noise */
+	}
 	if (rv_pdg_decode(buf, len, c->key, &d) < 0 || d.attempt != c->attempt)
 		return;
 	c->last_rx_ms = peer_now_ms();
-	/* The partner's NAT may re-bind: follow it, it proved the key. */
-	c->to = *from;
+	/* The partner's NAT may re-bind: follow it, it proved the key (a
+	 * relayed path stays with the relay). */
+	if (!c->relayed)
+		c->to = *from;
 	switch (d.type) {
 	case RV_PDG_DATA:
 		if (c->rx_n < PEER_RXQ) {
@@ -425,7 +546,7 @@ void peer_on_conn_packet(struct rvp *p, struct rvp_conn *c, const uint8_t *buf, 
 		struct rv_pdg ack = { .type = RV_PDG_ACK, .attempt = c->attempt, .seq = d.seq };
 		int n = rv_pdg_encode(&ack, c->key, wire, sizeof(wire));
 		if (n > 0)
-			(void)peer_udp_send(c->fd, from, wire, (size_t)n, 0);
+			(void)conn_out(c, wire, (size_t)n);
 		break;
 	}
 	case RV_PDG_CLOSE:
@@ -460,7 +581,9 @@ void peer_timers(struct rvp *p, uint64_t now_ms)
 				            .seq = ++c->tx_seq };
 			int n = rv_pdg_encode(&k, c->key, wire, sizeof(wire));
 			if (n > 0)
-				(void)peer_udp_send(c->fd, &c->to, wire, (size_t)n, 0);
+				(void)conn_out(c, wire, (size_t)n);
+			if (c->relayed)
+				conn_bind(p, c); /* the NAT may have moved our mapping */
 			c->last_tx_ms = now_ms;
 		}
 	}
@@ -496,7 +619,7 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 {
 	struct rv_msg m, ans;
 	bool started = false;
-	uint64_t deadline;
+	uint64_t deadline, gone_ms = 0;
 	int rc;
 
 	if (!p->registered)
@@ -509,6 +632,7 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 		return rc;
 	p->connect_attempt = ans.attempt;
 	p->connect_result = RV_RES_TIMEOUT;
+	p->connect_final = false;
 	/* The first INSTRUCT may have arrived before the answer. */
 	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
 		if (p->attempts[i].used && p->attempts[i].id == ans.attempt)
@@ -525,11 +649,18 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 			*out = c;
 			return 0;
 		}
-		if (attempt_find(p, ans.attempt, NULL))
+		if (attempt_find(p, ans.attempt, NULL)) {
 			started = true;
-		else if (started) /* the attempt ended without a path */
-			return p->connect_result == RV_RES_PEER_GONE ? RVP_E_PARTNER
-			                                             : RVP_E_NO_PATH;
+			gone_ms = 0;
+		} else if (started) {
+			/* Our direct try ended: the server either moves us to a
+			 * relay (the attempt comes back) or says there is none. */
+			if (!gone_ms)
+				gone_ms = peer_now_ms();
+			if (p->connect_final || peer_now_ms() - gone_ms >= PEER_RELAY_GRACE_MS)
+				return p->connect_result == RV_RES_PEER_GONE ? RVP_E_PARTNER
+				                                             : RVP_E_NO_PATH;
+		}
 		if (peer_now_ms() >= deadline)
 			return RVP_E_TIMEOUT;
 		pump(p, deadline);
@@ -569,14 +700,14 @@ int rvp_send(struct rvp_conn *c, const void *buf, size_t len)
 	int n;
 
 	if (c->closed)
-		return c->dead ? -ETIMEDOUT : -EPIPE;
+		return c->dead ? -ETIMEDOUT : c->ended ? -ECONNABORTED : -EPIPE;
 	if (len > RV_PDG_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	n = rv_pdg_encode(&d, c->key, wire, sizeof(wire));
 	if (n < 0)
 		return n;
 	c->last_tx_ms = peer_now_ms();
-	n = (int)peer_udp_send(c->fd, &c->to, wire, (size_t)n, 0);
+	n = (int)conn_out(c, wire, (size_t)n);
 	return n < 0 ? n : (int)len;
 }
 
@@ -588,7 +719,7 @@ int rvp_recv(struct rvp_conn *c, void *buf, size_t cap, int timeout_ms)
 	while (!c->rx_n) {
 		uint64_t now = peer_now_ms();
 		if (c->closed)
-			return c->dead ? -ETIMEDOUT : -EPIPE;
+			return c->dead ? -ETIMEDOUT : c->ended ? -ECONNABORTED : -EPIPE;
 		if (now >= deadline)
 			return RVP_E_TIMEOUT;
 		rvp_process(c->p, (int)(deadline - now < 100 ? deadline - now : 100));
@@ -607,7 +738,16 @@ void rvp_close(struct rvp_conn *c)
 	int n = rv_pdg_encode(&d, c->key, wire, sizeof(wire));
 
 	if (n > 0 && !c->closed)
-		(void)peer_udp_send(c->fd, &c->to, wire, (size_t)n, 0);
+		(void)conn_out(c, wire, (size_t)n);
+	if (c->relayed && !c->ended) {
+		/* Free the relay now rather than at its idle timeout. */
+		struct rv_msg m;
+		peer_req(c->p, &m, RV_M_REPORT);
+		m.attempt = c->attempt;
+		m.result = (struct rv_result){ RV_RES_CLOSED, RV_STRAT_RELAY, 0, 0 };
+		m.present |= RV_BIT(RV_F_ATTEMPT) | RV_BIT(RV_F_RESULT);
+		(void)peer_post(c->p, &m, c->p->msg_key, sizeof(c->p->msg_key));
+	}
 	if (c->own_fd) {
 		peer_unwatch(c->p, c->fd);
 		close(c->fd);

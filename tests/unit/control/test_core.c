@@ -1094,9 +1094,11 @@ static void relay_reply(uint64_t id, uint64_t bytes_a, uint64_t bytes_b, uint8_t
 	cr_assert_eq(ctl_store_commit(st), 0);
 }
 
+/* Two peers relayed: granted, both bound and through (their REPORTs). */
 static uint64_t relayed_pair(struct rv_relay_grant g[2])
 {
 	struct rv_msg ans;
+	struct rv_result ok = { RV_RES_OK, RV_STRAT_RELAY, 30, 2 };
 
 	two_registered();
 	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
@@ -1104,7 +1106,28 @@ static uint64_t relayed_pair(struct rv_relay_grant g[2])
 	unsigned mark = n_sent;
 	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
 	relay_instructs(mark, ans.attempt, g);
+	cr_assert_eq(report(&dev_a, ans.attempt, NULL, 0, &ok), 0);
+	cr_assert_eq(report(&dev_b, ans.attempt, NULL, 0, &ok), 0);
 	return ans.attempt;
+}
+
+Test(relay, a_relay_nobody_got_through_is_freed_with_its_attempt, .init = relay_setup,
+     .fini = teardown)
+{
+	struct rv_msg ans;
+	struct rv_relay_grant g[2];
+
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	set_nat(&dev_b, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	unsigned mark = n_sent;
+	cr_assert_eq(connect_to(&dev_a, &dev_b, &ans), 0);
+	relay_instructs(mark, ans.attempt, g);
+	struct rv_result timeout = { RV_RES_TIMEOUT, RV_STRAT_RELAY, 15000, 40 };
+	cr_assert_eq(report(&dev_a, ans.attempt, NULL, 0, &timeout), 0);
+	cr_assert_eq(report(&dev_b, ans.attempt, NULL, 0, &timeout), 0);
+	cr_assert_eq(n_rdel, 1);
+	cr_assert_null(ctl_relay_of(&ctl, ans.attempt));
 }
 
 Test(relay, the_byte_quota_ends_a_relay_and_both_peers_hear_why, .init = relay_setup,
@@ -1167,11 +1190,8 @@ Test(relay, a_peer_closing_ends_its_relay_but_a_stranger_cannot, .init = relay_s
 	struct rv_relay_grant g[2];
 	struct rv_msg m;
 	struct rv_result closed = { RV_RES_CLOSED, RV_STRAT_RELAY, 0, 0 };
-	struct rv_result ok = { RV_RES_OK, RV_STRAT_RELAY, 30, 2 };
 	uint64_t attempt = relayed_pair(g);
 
-	cr_assert_eq(report(&dev_a, attempt, NULL, 0, &ok), 0);
-	cr_assert_eq(report(&dev_b, attempt, NULL, 0, &ok), 0);
 	cr_assert_not_null(ctl_relay_of(&ctl, attempt));
 	/* Not its relay: refused, nothing ends. */
 	cr_assert_eq(report(&dev_a, attempt ^ 1, NULL, 0, &closed), RV_C_NOT_FOUND);

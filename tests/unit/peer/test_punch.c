@@ -306,3 +306,83 @@ Test(punch, the_deadline_ends_a_silent_attempt_and_late_packets_change_nothing)
 	cr_assert_eq(n, 0);
 	cr_assert_eq(peer_punch_next(&p), UINT64_MAX);
 }
+
+Test(punch, a_planned_relay_binds_l_then_knocks_through_the_relay_until_the_partner_answers)
+{
+	struct rv_addr relay = addr("192.0.2.1:3478");
+	struct peer_instruct in = { .role = RV_ROLE_RECEIVER,
+		                    .strategy = RV_STRAT_RELAY,
+		                    .peer_addr = relay,
+		                    .has_relay = true,
+		                    .relay = { 77, 0x4123, 1, 1 << 20, 600, 2000 },
+		                    .deadline_ms = 10000 };
+	struct rv_nat_info own = nat(RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM, 0);
+
+	peer_punch_start(&p, &in, &own, 1, T0);
+	take();
+	cr_assert_eq(n, 1);
+	cr_assert_eq(acts[0].kind, PEER_ACT_OPEN);
+	cr_assert_eq(acts[0].sock, 1, "L only");
+	peer_punch_opened(&p, 2, T0);
+	take();
+	/* Unanswered, the bind is retried; then answered. */
+	cr_assert_eq(n, 1);
+	peer_punch_timer(&p, T0 + PEER_PROBE_MS);
+	take();
+	answer_probe(RV_PROBE_RELAY, 1, 0, 40000, T0 + PEER_PROBE_MS);
+	/* Bound: REPLYs to the relay, from L, until one comes back. */
+	cr_assert_eq(n, 1);
+	cr_assert_eq(acts[0].kind, PEER_ACT_SEND);
+	cr_assert_eq(acts[0].pdg_type, RV_PDG_REPLY);
+	cr_assert_eq(acts[0].sock, 1);
+	cr_assert(rv_addr_eq(&acts[0].to, &relay));
+	for (int i = 1; i <= 3; i++) {
+		peer_punch_timer(&p, T0 + PEER_PROBE_MS + (uint64_t)i * PEER_SWEEP_MS);
+		take();
+		cr_assert_eq(n, 1, "one knock per sweep");
+	}
+	peer_punch_datagram(&p, 1, &relay, RV_PDG_REPLY, 9, T0 + 2000);
+	take();
+	cr_assert_eq(n, 2);
+	cr_assert_eq(acts[0].pdg_type, RV_PDG_ACK);
+	cr_assert(rv_addr_eq(&acts[0].to, &relay));
+	cr_assert_eq(acts[1].kind, PEER_ACT_DONE);
+	cr_assert_eq(acts[1].sock, 1);
+	cr_assert_eq(p.ins.strategy, RV_STRAT_RELAY);
+}
+
+Test(punch, a_relay_instruct_takes_over_a_failing_direct_try)
+{
+	struct peer_instruct in = { .role = RV_ROLE_RECEIVER,
+		                    .strategy = RV_STRAT_E1,
+		                    .peer_addr = addr("198.51.100.2:40000"),
+		                    .deadline_ms = 10000 };
+	struct rv_nat_info own = nat(RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL, 1);
+	struct rv_addr relay = addr("192.0.2.1:3478");
+
+	peer_punch_start(&p, &in, &own, 1, T0);
+	take();
+	struct peer_instruct mv = { .role = RV_ROLE_RECEIVER,
+		                    .strategy = RV_STRAT_RELAY,
+		                    .step = 2,
+		                    .peer_addr = relay,
+		                    .has_relay = true,
+		                    .relay = { 78, 0x4001, 1, 1 << 20, 600, 2000 },
+		                    .deadline_ms = 10000 };
+	peer_punch_instruct(&p, &mv, T0 + 5000);
+	take();
+	cr_assert_eq(p.ins.strategy, RV_STRAT_RELAY);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(acts[0].kind, PEER_ACT_OPEN);
+	peer_punch_opened(&p, 2, T0 + 5000);
+	take();
+	answer_probe(RV_PROBE_RELAY, 1, 0, 40000, T0 + 5000);
+	cr_assert_eq(acts[0].pdg_type, RV_PDG_REPLY);
+	/* The relay gets its own deadline: it does not die with the direct try's. */
+	peer_punch_timer(&p, T0 + 11000);
+	take();
+	cr_assert_neq(p.phase, PEER_PH_FAILED);
+	peer_punch_datagram(&p, 1, &relay, RV_PDG_ACK, 1, T0 + 11500);
+	take();
+	cr_assert_eq(acts[n - 1].kind, PEER_ACT_DONE);
+}
