@@ -19,6 +19,7 @@
 #include "ctl_keys.h"
 #include "ctl_server.h"
 #include "ctl_store.h"
+#include "proto/ticket.h"
 
 static volatile sig_atomic_t quit;
 
@@ -334,6 +335,44 @@ static int cmd_lookup(struct ctl_conf *conf, int argc, char **argv)
 	return 0;
 }
 
+/* Every member of a group, in join order, a page at a time. */
+static int cmd_group(struct ctl_conf *conf, int argc, char **argv)
+{
+	uint8_t page[256][RV_LOCATOR_LEN];
+	struct ctl_store *st;
+	uint32_t total = 0, at = 0;
+	int n;
+
+	if (argc != 1 || !argv[0][0] || strlen(argv[0]) > RV_GROUP_ID_MAX) {
+		fprintf(stderr, "rvcontrol: usage: group NAME (1 to %d bytes)\n", RV_GROUP_ID_MAX);
+		return 2;
+	}
+	st = open_store(conf, true);
+	if (!st)
+		return 1;
+	do {
+		n = ctl_store_group_members(st, argv[0], at, page, 256, &total);
+		if (n < 0) {
+			fprintf(stderr, "rvcontrol: group %s: %s\n", argv[0],
+			        n == -ENOENT ? "no such group" : ctl_store_error(st));
+			ctl_store_close(st);
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			char hex[2 * RV_LOCATOR_LEN + 1];
+			rv_hex_encode(page[i], RV_LOCATOR_LEN, hex);
+			printf(conf->json ? "{\"group\": \"%s\", \"locator\": \"%s\"}\n"
+			                  : "%s %s\n",
+			       argv[0], hex);
+		}
+		at += (uint32_t)n;
+	} while (n > 0 && at < total);
+	if (!conf->json)
+		printf("%u members\n", total);
+	ctl_store_close(st);
+	return 0;
+}
+
 static int print_stat(void *ctx, const struct ctl_pair_stat *s)
 {
 	bool json = *(bool *)ctx;
@@ -412,6 +451,7 @@ static const struct cmd cmds[] = {
 	{ "revoke", "DEVICE-ID", "revoke a device (refused at its next refresh)", cmd_revoke },
 	{ "sessions", "", "list online registrations", cmd_sessions },
 	{ "lookup", "LOCATOR", "show one registration", cmd_lookup },
+	{ "group", "NAME", "list a group's members", cmd_group },
 	{ "stats", "", "registry sizes and per-NAT-pair connection outcomes", cmd_stats },
 	{ "check", "", "PRAGMA integrity_check on the database", cmd_check },
 	{ NULL, NULL, NULL, NULL },
@@ -437,13 +477,15 @@ int main(int argc, char **argv)
 	if (first >= argc)
 		return cmd_run(&conf, 0, argv + argc);
 	for (const struct cmd *c = cmds; c->name; c++) {
-		int pos;
 
 		if (strcmp(argv[first], c->name) != 0)
 			continue;
-		/* Options may follow the command too: "rvcontrol sessions --json". */
-		rc = rv_conf_args(ctl_conf_opts, &conf, argc - first, argv + first, &loader, &pos,
-		                  err, sizeof(err));
+		/* Options may follow the command, before or after its
+		 * arguments: "rvcontrol group NAME --json". */
+		char *args[8];
+		int nargs;
+		rc = rv_conf_args_mixed(ctl_conf_opts, &conf, argc - first, argv + first, &loader,
+		                        args, 8, &nargs, err, sizeof(err));
 		if (rc == 1) {
 			usage(stdout);
 			return 0;
@@ -452,7 +494,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "rvcontrol %s: %s\n", c->name, err);
 			return 2;
 		}
-		return c->fn(&conf, argc - first - pos, argv + first + pos);
+		return c->fn(&conf, nargs, args);
 	}
 	fprintf(stderr, "rvcontrol: unknown command '%s' (see rvcontrol --help)\n", argv[first]);
 	return 2;

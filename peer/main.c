@@ -892,37 +892,6 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
-/* Options and arguments after the command, in any order ("--" ends the
- * options). Returns 0, 1 (--help) or a negative errno with err filled. */
-static int parse_tail(struct cli *c, int argc, char **argv, char **args, int *nargs, char *err,
-                      size_t errlen)
-{
-	int at = 0, next, rc;
-
-	for (;;) {
-		rc = rv_conf_args(opts, c, argc - at, argv + at, &loader, &next, err, errlen);
-		if (rc != 0)
-			return rc;
-		if (next > 1 && !strcmp(argv[at + next - 1], "--")) {
-			for (at += next; at < argc; at++) {
-				if (*nargs == ARGS_MAX)
-					goto many;
-				args[(*nargs)++] = argv[at];
-			}
-			return 0;
-		}
-		at += next;
-		if (at >= argc)
-			return 0;
-		if (*nargs == ARGS_MAX)
-			goto many;
-		args[(*nargs)++] = argv[at]; /* and it is argv[0] of the next round */
-	}
-many:
-	snprintf(err, errlen, "more than %d arguments", ARGS_MAX);
-	return -E2BIG;
-}
-
 /* rv_conf keeps the last of a repeated flag: --attr and --require gather
  * theirs, comma-separated. */
 static int gather(int argc, char **argv, const char *name, char *field, size_t cap)
@@ -986,7 +955,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	c.cmd = k->name;
-	rc = parse_tail(&c, argc - first, argv + first, args, &nargs, err, sizeof(err));
+	rc = rv_conf_args_mixed(opts, &c, argc - first, argv + first, &loader, args, ARGS_MAX,
+	                        &nargs, err, sizeof(err));
 	if (rc == 1) {
 		cmd_usage(stdout, &c, k);
 		return 0;

@@ -376,3 +376,33 @@ size_t rv_conf_help(const struct rv_opt *opts, const void *obj, char *buf, size_
 #undef OUT
 	return n;
 }
+
+int rv_conf_args_mixed(const struct rv_opt *opts, void *obj, int argc, char *argv[],
+                       const struct rv_conf_loader *loader, char **args, int max, int *nargs,
+                       char *err, size_t errlen)
+{
+	int at = 0, next, rc;
+
+	*nargs = 0;
+	for (;;) {
+		rc = rv_conf_args(opts, obj, argc - at, argv + at, loader, &next, err, errlen);
+		if (rc != 0)
+			return rc;
+		if (next > 1 && !strcmp(argv[at + next - 1], "--")) {
+			for (at += next; at < argc; at++) {
+				if (*nargs == max)
+					goto many;
+				args[(*nargs)++] = argv[at];
+			}
+			return 0;
+		}
+		at += next;
+		if (at >= argc)
+			return 0;
+		if (*nargs == max)
+			goto many;
+		args[(*nargs)++] = argv[at]; /* and it is argv[0] of the next round */
+	}
+many:
+	return fail(err, errlen, -E2BIG, "more than %d arguments", max);
+}

@@ -74,6 +74,15 @@ struct rv_conf_loader {
 int rv_conf_args(const struct rv_opt *opts, void *obj, int argc, char *const argv[],
                  const struct rv_conf_loader *loader, int *first_arg, char *err, size_t errlen);
 
+/* The same for a subcommand's tail, argv[0] being the command: options and
+ * positional arguments in any order ("--" ends the options, what follows
+ * is positional). The positional ones go to args (at most max), *nargs
+ * says how many. Returns 0, 1 (--help), -E2BIG (too many arguments) or
+ * another negative errno with err filled.  Context: pure. */
+int rv_conf_args_mixed(const struct rv_opt *opts, void *obj, int argc, char *argv[],
+                       const struct rv_conf_loader *loader, char **args, int max, int *nargs,
+                       char *err, size_t errlen);
+
 /* Render the options' help ("  -p, --port N   UDP port (3478)") into buf,
  * showing each option's current value in obj as its default. Returns the
  * length it needed (snprintf-style).  Context: pure. */

@@ -2,9 +2,12 @@
  * crash test (tests/control/run-crash.sh).
  *
  *   crashload registry N              the makers' registry of N test devices
- *   crashload register SERVER FIRST N authenticate and register devices
- *                                     FIRST.., one line "ack LOCATOR DEVICE"
- *                                     per acknowledged registration
+ *   (register takes an optional last TIMEOUT-MS per request, default 2000)
+ *   crashload register SERVER FIRST N authenticate (a ticket issued),
+ *                                     register and join group crash-g(i%8)
+ *                                     for devices FIRST..; one line
+ *                                     "ack LOCATOR DEVICE GROUP" when all
+ *                                     three were acknowledged
  *
  * Device i's key is derived from its index, so the two commands agree
  * without key files. register stops at the first failure (the daemon was
@@ -43,7 +46,7 @@ static int registry(unsigned n)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static int reg(const char *server, unsigned first, unsigned n)
+static int reg(const char *server, unsigned first, unsigned n, unsigned timeout_ms)
 {
 	struct rvp_conf conf = { 0 };
 	uint8_t pk[32];
@@ -55,7 +58,7 @@ static int reg(const char *server, unsigned first, unsigned n)
 	if (rv_addr_parse("127.0.0.1:0", 0, &conf.bind) < 0)
 		return 2;
 	conf.nat.type = RV_NAT_NONE; /* loopback: nothing to classify */
-	conf.timeout_ms = 2000;
+	conf.timeout_ms = timeout_ms;
 	for (unsigned i = first; i < first + n; i++) {
 		struct rvp *p;
 		int rc;
@@ -66,9 +69,20 @@ static int reg(const char *server, unsigned first, unsigned n)
 			perror("crashload: rvp_create");
 			return 1;
 		}
+		char group[16];
+		uint32_t total;
+
+		snprintf(group, sizeof(group), "crash-g%u", i % 8);
 		rc = rvp_auth(p);
 		if (rc >= 0)
 			rc = rvp_register(p);
+		if (rc >= 0) {
+			rc = rvp_group(p, RV_GROUP_JOIN, group, NULL, 0, &total);
+			if (rc == RVP_E_SERVER - RV_C_NOT_FOUND)
+				rc = rvp_group(p, RV_GROUP_CREATE, group, NULL, 0, &total);
+			if (rc == RVP_E_SERVER - RV_C_EXISTS) /* created meanwhile */
+				rc = rvp_group(p, RV_GROUP_JOIN, group, NULL, 0, &total);
+		}
 		if (rc < 0) {
 			printf("stop %s: %s\n", conf.device_id, rvp_strerror(rc));
 			rvp_free(p);
@@ -77,7 +91,7 @@ static int reg(const char *server, unsigned first, unsigned n)
 		}
 		char loc[2 * RV_LOCATOR_LEN + 1];
 		rv_hex_encode(rvp_locator(p), RV_LOCATOR_LEN, loc);
-		printf("ack %s %s\n", loc, conf.device_id);
+		printf("ack %s %s %s\n", loc, conf.device_id, group);
 		fflush(stdout);
 		rvp_free(p);
 	}
@@ -90,9 +104,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (argc == 3 && !strcmp(argv[1], "registry"))
 		return registry((unsigned)strtoul(argv[2], NULL, 10));
-	if (argc == 5 && !strcmp(argv[1], "register"))
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "register"))
 		return reg(argv[2], (unsigned)strtoul(argv[3], NULL, 10),
-		           (unsigned)strtoul(argv[4], NULL, 10));
-	fprintf(stderr, "usage: crashload registry N | crashload register SERVER FIRST N\n");
+		           (unsigned)strtoul(argv[4], NULL, 10),
+		           argc == 6 ? (unsigned)strtoul(argv[5], NULL, 10) : 2000);
+	fprintf(stderr, "usage: crashload registry N | crashload register SERVER FIRST N "
+	                "[TIMEOUT-MS]\n");
 	return 2;
 }

@@ -216,3 +216,27 @@ Test(conf, help_lists_every_option_with_its_current_value)
 	cr_assert_eq(rv_conf_help(opts, &c, small, sizeof(small)), n);
 	cr_assert_eq(strlen(small), sizeof(small) - 1);
 }
+
+Test(conf, a_subcommand_takes_options_and_arguments_in_any_order)
+{
+	struct cfg c = defaults();
+	char err[64], *args[4];
+	int n = -1;
+	char *a[] = { "group", "-v", "name", "--port", "9", "extra", "--", "-p", "x" };
+
+	cr_assert_eq(rv_conf_args_mixed(opts, &c, 9, a, NULL, args, 4, &n, err, sizeof(err)), 0,
+	             "%s", err);
+	cr_assert(c.verbose);
+	cr_assert_eq(c.port, 9, "an option after an argument still counts");
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(args[0], "name");
+	cr_assert_str_eq(args[1], "extra");
+	cr_assert_str_eq(args[2], "-p", "after --, options are arguments");
+	cr_assert_eq(rv_conf_args_mixed(opts, &c, 9, a, NULL, args, 2, &n, err, sizeof(err)),
+	             -E2BIG);
+	char *h[] = { "group", "name", "--help" };
+	cr_assert_eq(rv_conf_args_mixed(opts, &c, 3, h, NULL, args, 3, &n, err, sizeof(err)), 1);
+	char *bad[] = { "group", "name", "--nope" };
+	cr_assert_lt(rv_conf_args_mixed(opts, &c, 3, bad, NULL, args, 3, &n, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "nope"), "%s", err);
+}
