@@ -144,6 +144,9 @@ deps:
 demo:
 	$(Q)bash scripts/demo.sh
 
+bench: all bench-tools
+	$(Q)BUILD=$(BUILD) bash scripts/bench.sh
+
 install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
 	$(Q)for p in $(PROGRAMS); do install -m 0755 $$p $(DESTDIR)$(PREFIX)/bin/; done

@@ -31,6 +31,8 @@ const struct rv_opt gen_conf_opts[] = {
 	{ "txd", 0, RV_OPT_UINT, SZ(txd), O(txd), 64, 16384, NULL, "N", "TX descriptors" },
 	{ "link-wait-ms", 0, RV_OPT_UINT, SZ(link_wait_ms), O(link_wait_ms), 0, 600000, NULL, "N",
 	  "wait this long for the link (the peer) to come up" },
+	{ "linger", 0, RV_OPT_BOOL, SZ(linger), O(linger), 0, 0, NULL, NULL,
+	  "after the report, keep the link up until SIGINT/SIGTERM (stop a memif peer first)" },
 	{ 0 },
 };
 
@@ -115,6 +117,11 @@ int gen_load_check(struct gen_load *l, char *err, size_t errlen)
 		return -EINVAL;
 	if (l->search && l->search_hi && l->search_hi <= l->search_lo) {
 		snprintf(err, errlen, "'search-hi' must be above 'search-lo'");
+		return -EINVAL;
+	}
+	if (l->paced_pct && (l->search || l->rate)) {
+		snprintf(err, errlen,
+		         "'paced-pct' follows full-speed runs (no 'rate', no 'search')");
 		return -EINVAL;
 	}
 	if (l->search && l->rate) {

@@ -29,6 +29,7 @@ struct gen_load {
 	char loss[16];       /* loss a search trial may show, fraction */
 	char resolution[16]; /* search stops at hi - lo <= resolution x hi */
 	uint32_t search_trials;
+	uint32_t paced_pct; /* then runs at this % of the median answered rate */
 	bool json;
 	/* Parsed by gen_load_check. */
 	double expect_v, loss_v, resolution_v;
@@ -67,6 +68,8 @@ struct gen_load {
 	  "FRACTION", "search stops when the bracket is this narrow, relative" }, \
 	{ "search-trials", 0, RV_OPT_UINT, GEN_LSZ(search_trials), GEN_LO(search_trials), 1, \
 	  GEN_MAX_RUNS, NULL, "N", "most trials a search runs" }, \
+	{ "paced-pct", 0, RV_OPT_UINT, GEN_LSZ(paced_pct), GEN_LO(paced_pct), 0, 100, NULL, \
+	  "PCT", "then --runs more at PCT % of their median answered rate (the latency point)" }, \
 	{ "json", 'j', RV_OPT_BOOL, GEN_LSZ(json), GEN_LO(json), 0, 0, NULL, NULL, \
 	  "print the report as JSON" }
 /* clang-format on */
@@ -94,6 +97,7 @@ struct gen_conf {
 	uint32_t mbufs;
 	uint16_t rxd, txd;
 	uint32_t link_wait_ms;
+	bool linger;        /* after the report, keep the link up until a signal */
 	struct gen_src src; /* parsed by gen_conf_check */
 };
 

@@ -1,6 +1,8 @@
 /* gen_drive.c — warm-up, runs, or the RFC 2544 search (gen_drive.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "dpdk-app/gen_drive.h"
 
@@ -60,4 +62,62 @@ int gen_drive(const struct gen_load *l, gen_trial_fn trial, void *ctx, struct ge
 	*n = 0;
 	return l->search ? search(l, trial, ctx, res, n, h, s, err, errlen)
 	                 : runs(l, trial, ctx, res, n, h);
+}
+
+int gen_drive_paced(const struct gen_load *l, gen_trial_fn trial, void *ctx,
+                    const struct gen_result *runs, unsigned n, struct gen_result *res, unsigned *n2,
+                    struct gen_hist *h)
+{
+	double v[GEN_MAX_RUNS];
+	struct gen_load p = *l;
+
+	*n2 = 0;
+	if (!l->paced_pct || l->search || !n)
+		return 0;
+	for (unsigned i = 0; i < n && i < GEN_MAX_RUNS; i++)
+		v[i] = runs[i].secs > 0 ? (double)runs[i].answered / runs[i].secs : 0;
+	p.rate = (uint64_t)(gen_mmm_of(v, n < GEN_MAX_RUNS ? n : GEN_MAX_RUNS).med * l->paced_pct /
+	                    100);
+	if (p.rate < 1000)
+		p.rate = 1000;
+	p.warmup_ms = 0;
+	p.paced_pct = 0;
+	return gen_drive(&p, trial, ctx, res, n2, h, NULL, NULL, 0);
+}
+
+int gen_drive_all(const struct gen_load *l, gen_trial_fn trial, void *ctx,
+                  const struct gen_report_info *info, FILE *out, char *err, size_t errlen)
+{
+	struct gen_result *res = calloc(2 * GEN_MAX_RUNS, sizeof(*res));
+	struct gen_hist *h = malloc(sizeof(*h));
+	struct gen_report_info paced = *info;
+	struct gen_search s;
+	char label[96];
+	unsigned n = 0, n2 = 0;
+	int rc;
+
+	if (!res || !h) {
+		free(res);
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = gen_drive(l, trial, ctx, res, &n, h, &s, err, errlen);
+	if (rc == 0)
+		rc = gen_drive_paced(l, trial, ctx, res, n, res + GEN_MAX_RUNS, &n2, h);
+	if (rc == -EINTR)
+		fprintf(stderr, "%s: interrupted: reporting the complete runs\n", info->tool);
+	if (n)
+		gen_report_print(out, l->json, info, res, n, l->search && rc == 0 ? &s : NULL);
+	if (n2) {
+		snprintf(label, sizeof(label), "%s@%u%%", info->scenario, l->paced_pct);
+		paced.scenario = label;
+		gen_report_print(out, l->json, &paced, res + GEN_MAX_RUNS, n2, NULL);
+	}
+	fflush(out);
+	if (rc < 0 && rc != -EINTR && !err[0])
+		snprintf(err, errlen, "%s", strerror(-rc));
+	free(res);
+	free(h);
+	return rc;
 }

@@ -69,16 +69,21 @@ static int trial(void *ctx, double rate, double secs, double drain, struct gen_r
 	return gen_eth_trial(ctx, rate, secs, drain, r, h);
 }
 
+/* --linger: after the report, keep the link up (not polling) until a
+ * signal. A memif server may crash if its client leaves while it polls
+ * (DPDK 22.11): bench.sh stops the server first, then rvgen. */
+static void linger(void)
+{
+	while (!quit)
+		rte_delay_us_sleep(10000);
+}
+
 int main(int argc, char **argv)
 {
-	static struct gen_result res[GEN_MAX_RUNS];
-	static struct gen_hist hist;
 	struct gen_conf c;
 	struct gen_eth g = { .quit = &quit };
 	struct gen_pcap pcap = { 0 };
-	struct gen_search s;
-	char err[512];
-	unsigned n = 0;
+	char err[512] = "";
 	int rc, first;
 
 	if (wants_help(argc, argv)) {
@@ -117,11 +122,7 @@ int main(int argc, char **argv)
 	else
 		rc = gen_eth_port(&g, c.ethdev, c.mbufs, c.rxd, c.txd, c.link_wait_ms, err,
 		                  sizeof(err));
-	if (rc == 0)
-		rc = gen_drive(&c.load, trial, &g, res, &n, &hist, &s, err, sizeof(err));
-	if (rc == -EINTR)
-		fprintf(stderr, "rvgen: interrupted: reporting %u complete run(s)\n", n);
-	if (n) {
+	if (rc == 0) {
 		struct gen_report_info info = { .tool = "rvgen",
 			                        .scenario = c.scenario,
 			                        .target = c.pcap,
@@ -131,11 +132,12 @@ int main(int argc, char **argv)
 			                        .keyed = g.n_keyed,
 			                        .flows = c.src.flows };
 
-		gen_report_print(stdout, c.load.json, &info, res, n,
-		                 c.load.search && rc == 0 ? &s : NULL);
+		rc = gen_drive_all(&c.load, trial, &g, &info, stdout, err, sizeof(err));
 	}
 	if (rc < 0 && rc != -EINTR)
 		fprintf(stderr, "rvgen: %s\n", err);
+	if (c.linger && g.started)
+		linger();
 	gen_eth_close(&g);
 	gen_pcap_free(&pcap);
 	rte_eal_cleanup();

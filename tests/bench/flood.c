@@ -193,14 +193,10 @@ static void usage(const struct flood_conf *def)
 
 int main(int argc, char **argv)
 {
-	static struct gen_result res[GEN_MAX_RUNS];
-	static struct gen_hist hist;
 	static struct flood f;
 	struct flood_conf c = { .sockets = 4 };
 	struct rv_addr srv;
-	struct gen_search s;
 	char err[256] = "";
-	unsigned n = 0;
 	int rc, first;
 
 	gen_load_defaults(&c.load);
@@ -227,13 +223,9 @@ int main(int argc, char **argv)
 	bench_signals();
 	f.burst = c.load.burst;
 	rc = open_sockets(&f, &srv, c.sockets);
-	if (rc < 0)
+	if (rc < 0) {
 		snprintf(err, sizeof(err), "sockets to %s: %s", c.server, strerror(-rc));
-	else
-		rc = gen_drive(&c.load, trial, &f, res, &n, &hist, &s, err, sizeof(err));
-	if (rc < 0 && rc != -EINTR && !err[0])
-		snprintf(err, sizeof(err), "%s: %s", c.server, strerror(-rc));
-	if (n) {
+	} else {
 		struct gen_report_info info = { .tool = "rvflood",
 			                        .scenario = "binding-flood",
 			                        .target = c.server,
@@ -241,8 +233,7 @@ int main(int argc, char **argv)
 			                        .frames = 1,
 			                        .stamped = 1 };
 
-		gen_report_print(stdout, c.load.json, &info, res, n,
-		                 c.load.search && rc == 0 ? &s : NULL);
+		rc = gen_drive_all(&c.load, trial, &f, &info, stdout, err, sizeof(err));
 	}
 	if (rc < 0 && rc != -EINTR)
 		fprintf(stderr, "rvflood: %s\n", err);

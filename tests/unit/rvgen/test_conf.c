@@ -76,6 +76,8 @@ Test(conf, needs_a_pcap_and_one_of_rate_or_search)
 	cr_assert(strstr(err, "'pcap' is required"), "%s", err);
 	cr_assert_eq(PARSE(&c, err, "--pcap", "x", "--search", "--rate", "5"), -EINVAL);
 	cr_assert(strstr(err, "exclude"), "%s", err);
+	cr_assert_eq(PARSE(&c, err, "--pcap", "x", "--paced-pct", "80", "--rate", "5"), -EINVAL);
+	cr_assert(strstr(err, "'paced-pct'"), "%s", err);
 	cr_assert_eq(
 	        PARSE(&c, err, "--pcap", "x", "--search", "--search-lo", "9", "--search-hi", "9"),
 	        -EINVAL);

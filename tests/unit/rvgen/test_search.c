@@ -161,3 +161,23 @@ Test(drive, searches_down_from_what_the_link_took)
 	cr_assert(srch.best <= 2e6 && srch.best >= 2e6 - 0.01 * 3e6, "best %g", srch.best);
 	cr_assert_eq(n, srch.trials);
 }
+
+Test(drive, paced_runs_follow_at_a_share_of_the_median_answered_rate)
+{
+	static struct gen_result paced[GEN_MAX_RUNS];
+	static struct gen_hist h;
+	struct gen_load l = load(false);
+	struct sim sim = { 0 };
+	unsigned n, n2;
+
+	l.runs = 3;
+	l.paced_pct = 80;
+	cr_assert_eq(drive(false, 3, &sim, &n), 0);
+	cr_assert_eq(gen_drive_paced(&l, sim_trial, &sim, res, n, paced, &n2, &h), 0);
+	cr_assert_eq(n2, 3);
+	cr_assert_eq(sim.rates[sim.calls - 1], 1.6e6, "80 %% of the 2 M answered");
+	cr_assert_eq(paced[2].answered, 1600000);
+	l.paced_pct = 0;
+	cr_assert_eq(gen_drive_paced(&l, sim_trial, &sim, res, n, paced, &n2, &h), 0);
+	cr_assert_eq(n2, 0, "nothing asked");
+}
