@@ -243,6 +243,7 @@ int gen_eth_trial(struct gen_eth *g, double rate, double secs, double drain_secs
 				r->tx_bytes += rte_pktmbuf_pkt_len(tx[i]);
 			r->sent += sent;
 			pending -= sent;
+			r->refused += pending; /* the link pushed back */
 			if (pending && rate > 0) {
 				rte_pktmbuf_free_bulk(tx + sent, pending);
 				pending = 0;

@@ -20,6 +20,7 @@ struct gen_result {
 	double rate;       /* target pps; 0 = as fast as it goes */
 	uint64_t offered;  /* frames the pacing wanted out (sent + refused) */
 	uint64_t sent;     /* frames the link took */
+	uint64_t refused;  /* tx attempts the link refused (full ring: the peer lags) */
 	uint64_t answered; /* frames that came back */
 	uint64_t tx_bytes, rx_bytes;
 	uint64_t no_mbuf; /* sends skipped: the pool was empty */

@@ -129,7 +129,9 @@ class Report:
         if r is None:
             return None
         ans = mmm(r, "answered_pps")
-        self.rows.append({"scenario": scenario, "system": system, "run": name,
+        push = stats(x["refused"] / (x["sent"] + x["refused"]) for x in r.get("runs", [])
+                     if "refused" in x and x["sent"] + x["refused"])
+        self.rows.append({"pushback": push,"scenario": scenario, "system": system, "run": name,
                           "answered_pps": ans, "offered_pps": mmm(r, "offered_pps"),
                           "rounds": r.get("rounds", 0),
                           "loss": mmm(r, "loss"), "p99_us": mmm(r, "p99_us"), "extra": extra})
@@ -268,13 +270,14 @@ def print_table(rep, meta):
           % (meta.get("runs"), meta.get("duration_ms"),
              "; SMOKE (numbers only, not a measurement)" if meta.get("smoke") == "1" else ""))
     print()
-    print("  %-16s %-36s %-26s %-26s %s" % ("scenario", "system", "offered/s", "answered/s",
-                                             "loss vs expected"))
+    print("  %-16s %-36s %-26s %-26s %-8s %s" % ("scenario", "system", "offered/s",
+                                                  "answered/s", "pushback", "loss vs expected"))
     for r in rep.rows:
         loss = fmt(r["loss"], " %", 100, digits=3) if r["loss"] else ""
-        print("  %-16s %-36s %-26s %-26s %s" % (r["scenario"], r["system"],
-                                                fmt(r["offered_pps"]), fmt(r["answered_pps"]),
-                                                loss))
+        push = "%.0f %%" % (100 * r["pushback"][0]) if r.get("pushback") else "-"
+        print("  %-16s %-36s %-26s %-26s %-8s %s" % (r["scenario"], r["system"],
+                                                     fmt(r["offered_pps"]),
+                                                     fmt(r["answered_pps"]), push, loss))
         if r["extra"]:
             print("  %-16s   %s" % ("", r["extra"]))
     lat = latency_lines(rep)
@@ -288,6 +291,8 @@ def print_table(rep, meta):
     for h in rep.heads:
         verdict = {True: "met", False: "NOT met", None: ""}[h["met"]]
         print("  %-50s %-28s %-10s %s" % (h["what"], h["shown"], h["target"], verdict))
+    print("pushback: share of the generator's send attempts the link refused (ring full): high")
+    print("means the system under test set the pace, near 0 that the generator did.")
     for n in rep.notes:
         print("note: " + n)
 
@@ -304,8 +309,8 @@ def plot(rep, out):
     with open(data, "w") as f:
         for i, r in enumerate(rows):
             med, lo, hi = r["answered_pps"]
-            f.write('%d "%s\\n%s" %g %g %g\n' % (i, r["scenario"], r["system"].split(",")[0]
-                                                 .split(" (")[0], med, lo, hi))
+            f.write('%d "%s\\n%s" %g %g %g\n' % (i, r["scenario"], r["system"].split(" ")[0]
+                                                 .rstrip(","), med, lo, hi))
     base = next((r["answered_pps"][0] for r in rows if r["run"] == "baseline"), None)
     png = os.path.join(out, "answered.png")
     script = [
@@ -314,6 +319,7 @@ def plot(rep, out):
         "set title 'Answered packets/s per scenario (median, min..max); link baseline dashed'",
         "set logscale y", "set ylabel 'answered packets/s'", "set grid ytics",
         "set style fill solid 0.6", "set boxwidth 0.6", "set xtics rotate by -30 noenhanced",
+        "set bmargin 7",
         "unset key", "set xrange [-0.6:%f]" % (len(rows) - 0.4),
         "plot '%s' using 1:3:xtic(2) with boxes lc rgb '#4477aa', "
         "'' using 1:3:4:5 with yerrorbars lc rgb 'black' pt 0" % data]
