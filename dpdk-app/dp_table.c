@@ -4,9 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <urcu-qsbr.h>
-#include <urcu/rculfhash.h>
-
+#include "dpdk-app/dp_lfht.h"
 #include "dpdk-app/dp_table.h"
 
 /* One observation slot. The stamp is written last (release) and read before
@@ -31,12 +29,7 @@ struct dp_node {
 	uint64_t session;
 	uint8_t key[DP_KEY_LEN];
 	uint64_t expires_ms;
-	/* Token bucket in one word so a reader never pairs tokens with a
-	 * timestamp from another update: milli-tokens << 32 | low 32 bits of
-	 * the last refill in ms. cap_mt 0 = unlimited. */
-	_Atomic uint64_t bucket;
-	uint32_t rate_pps;
-	uint32_t cap_mt;
+	struct dp_bucket rate;     /* probes (dp_lfht.h) */
 	_Atomic uint64_t obs_head; /* records ever claimed */
 	struct dp_slot ring[DP_OBS_RING];
 	struct rcu_head rcu;
@@ -45,30 +38,14 @@ struct dp_node {
 struct dp_table {
 	struct cds_lfht *ht;
 	uint64_t seed;
-	unsigned long min_buckets, max_buckets;
+	unsigned long buckets, max_buckets; /* now, and at most (dp_lfht_grow) */
 	/* Our own counter (one writer) so dp_table_count is O(1);
 	 * cds_lfht_count_nodes walks the whole table. */
 	_Atomic size_t count;
 };
 
-/* A probe's milli-token cost; the bucket word holds at most 2^32 - 1 of them. */
-#define DP_MT        1000u
-#define DP_BURST_MAX (UINT32_MAX / DP_MT)
 #define DP_RING_MASK (DP_OBS_RING - 1)
 _Static_assert((DP_OBS_RING & DP_RING_MASK) == 0, "DP_OBS_RING must be a power of two");
-
-/* Keyed multiply-xorshift (splitmix64 finalizer over id ^ seed). Session IDs
- * come from the control plane, so chains are as long as its IDs make them;
- * an attacker's probe IDs only choose which chain a negative lookup walks,
- * and the seed keeps them from predicting even that. */
-static inline unsigned long dp_hash(uint64_t seed, uint64_t id)
-{
-	uint64_t x = id ^ seed;
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return (unsigned long)(x ^ (x >> 31));
-}
 
 static int dp_match(struct cds_lfht_node *ln, const void *key)
 {
@@ -80,7 +57,7 @@ static struct dp_node *dp_find(struct dp_table *t, uint64_t session)
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *ln;
 
-	cds_lfht_lookup(t->ht, dp_hash(t->seed, session), dp_match, &session, &it);
+	cds_lfht_lookup(t->ht, dp_hash64(t->seed, session), dp_match, &session, &it);
 	ln = cds_lfht_iter_get_node(&it);
 	return ln ? caa_container_of(ln, struct dp_node, lfht) : NULL;
 }
@@ -139,53 +116,18 @@ struct dp_table *dp_table_create(uint64_t seed, unsigned long init_buckets,
 	if (!t)
 		return NULL;
 	t->seed = seed;
-	t->min_buckets = init_buckets;
+	t->buckets = init_buckets;
 	t->max_buckets = max_buckets;
-	/* min = init: a table drained by a flush does not shrink only to grow
-	 * back when rvcontrol repopulates it. */
-	t->ht = cds_lfht_new_flavor(init_buckets, init_buckets, max_buckets,
-	                            CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, &urcu_qsbr_flavor,
-	                            NULL);
+	/* min = init, and nothing shrinks it (dp_lfht_grow): a table drained
+	 * by a flush keeps its size for rvcontrol's refill. */
+	t->ht = cds_lfht_new_flavor(init_buckets, init_buckets, max_buckets, DP_LFHT_FLAGS,
+	                            &urcu_qsbr_flavor, NULL);
 	if (!t->ht) {
 		free(t);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return t;
-}
-
-/* Both cds_lfht_destroy and cds_lfht_resize wait for grace periods (a
- * resize's own, or a queued one's): an online QSBR caller would wait for
- * itself. The writer holds no node across these calls. */
-static void dp_offline_begin(bool *online)
-{
-	*online = urcu_qsbr_read_ongoing();
-	if (*online)
-		urcu_qsbr_thread_offline();
-}
-
-static void dp_offline_end(bool online)
-{
-	if (online)
-		urcu_qsbr_thread_online();
-}
-
-/* liburcu 0.13's lazy resize can lose a wake-up: the worker may finish and
- * clear resize_initiated before the launcher sets it, which leaves the flag
- * set and auto-resize dead for the table's life (seen here: 64 buckets for
- * 200k sessions under CPU contention). The writer knows the count exactly,
- * so it also sizes the table itself, one bucket per session, each time the
- * count doubles: amortised O(1), and it keeps negative lookups (attacker
- * IDs walk a whole chain) short. A no-op when auto-resize already did it. */
-static void dp_grow(struct dp_table *t, size_t count)
-{
-	bool online;
-
-	if (count < t->min_buckets || (count & (count - 1)))
-		return;
-	dp_offline_begin(&online);
-	cds_lfht_resize(t->ht, count < t->max_buckets ? count : t->max_buckets);
-	dp_offline_end(online);
 }
 
 void dp_table_destroy(struct dp_table *t)
@@ -195,7 +137,7 @@ void dp_table_destroy(struct dp_table *t)
 	if (!t)
 		return;
 	dp_sweep(t, UINT64_MAX, true);
-	dp_offline_begin(&online);
+	online = dp_offline_begin();
 	cds_lfht_destroy(t->ht, NULL);
 	dp_offline_end(online);
 	free(t);
@@ -213,21 +155,18 @@ int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_
 	n->session = session;
 	memcpy(n->key, key, DP_KEY_LEN);
 	n->expires_ms = expires_ms;
-	if (rate_pps && burst) {
-		n->rate_pps = rate_pps;
-		n->cap_mt = (burst < DP_BURST_MAX ? burst : DP_BURST_MAX) * DP_MT;
-		/* Full, with an arbitrary last-refill time: the first dp_table_rate
-		 * either clamps the refill to the cap or re-bases the clock. */
-		n->bucket = (uint64_t)n->cap_mt << 32;
-	}
+	dp_bucket_init(&n->rate, rate_pps, burst);
 	/* add_replace orders the stores above before publication (full
 	 * barrier), and a lookup never sees zero or two nodes for the ID. */
-	old = cds_lfht_add_replace(t->ht, dp_hash(t->seed, session), dp_match, &session, &n->lfht);
+	old = cds_lfht_add_replace(t->ht, dp_hash64(t->seed, session), dp_match, &session,
+	                           &n->lfht);
 	if (old)
 		urcu_qsbr_call_rcu(&caa_container_of(old, struct dp_node, lfht)->rcu,
 		                   dp_node_free_rcu);
 	else
-		dp_grow(t, atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed) + 1);
+		dp_lfht_grow(t->ht, &t->buckets,
+		             atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed) + 1,
+		             t->max_buckets);
 	return 0;
 }
 
@@ -308,37 +247,9 @@ int dp_table_lookup(struct dp_table *t, uint64_t session, uint64_t now_ms, struc
 	return 0;
 }
 
-/* Milli-tokens: 1 pps over 1 ms is exactly 1 mt, so refills are exact and
- * nothing is lost to rounding however often the bucket is touched. Racing
- * lcores may each spend the same token (last store wins); never blocks. */
 bool dp_table_rate(const struct dp_ref *ref, uint64_t now_ms)
 {
-	struct dp_node *n = ref->node;
-	uint64_t w, tok, nw;
-	uint32_t now32 = (uint32_t)now_ms;
-	int32_t dt;
-	bool ok;
-
-	if (!n->cap_mt)
-		return true;
-	w = atomic_load_explicit(&n->bucket, memory_order_relaxed);
-	tok = w >> 32;
-	/* Signed 32-bit ms difference: a clock step backwards refills nothing,
-	 * it only re-bases. Honest shortcut: an idle gap over 24.8 days looks
-	 * like a step back too, so it re-bases instead of refilling once. */
-	dt = (int32_t)(now32 - (uint32_t)w);
-	if (dt > 0) {
-		tok += (uint64_t)dt * n->rate_pps; /* < 2^63: no overflow */
-		if (tok > n->cap_mt)
-			tok = n->cap_mt;
-	}
-	ok = tok >= DP_MT;
-	if (ok)
-		tok -= DP_MT;
-	nw = tok << 32 | now32;
-	if (nw != w)
-		atomic_store_explicit(&n->bucket, nw, memory_order_relaxed);
-	return ok;
+	return dp_bucket_take(&((struct dp_node *)ref->node)->rate, now_ms);
 }
 
 /* Several lcores may record into one node: each claims an index, then the

@@ -2,7 +2,10 @@
  * per-session probe rate limit, and the ring of observed public endpoints.
  *
  * A liburcu lock-free hash table (cds_lfht), QSBR flavour (DESIGN §2.1).
- * Only this file's .c includes urcu/rculfhash.h.
+ * Only the table files (this one's .c and dp_relay.c) include
+ * urcu/rculfhash.h, through dp_lfht.h. Session IDs come from the control
+ * plane, so chains are as long as its IDs make them; probe IDs only choose
+ * which chain a negative lookup walks, and a seeded hash hides even that.
  *
  * Threads:
  *   - lcores (RCU readers) look sessions up inside their poll loop and
