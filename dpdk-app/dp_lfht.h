@@ -29,6 +29,17 @@ static inline unsigned long dp_hash64(uint64_t seed, uint64_t id)
 	return (unsigned long)(x ^ (x >> 31));
 }
 
+/* The node of ht whose key matches, or NULL.  Context: RCU reader (the
+ * writer is one too). */
+static inline struct cds_lfht_node *dp_lfht_find(struct cds_lfht *ht, unsigned long hash,
+                                                 cds_lfht_match_fct match, const void *key)
+{
+	struct cds_lfht_iter it;
+
+	cds_lfht_lookup(ht, hash, match, key, &it);
+	return cds_lfht_iter_get_node(&it);
+}
+
 /* cds_lfht_destroy and cds_lfht_resize wait for grace periods (a resize's
  * own, or a queued one's): an online QSBR caller would wait for itself.
  * The writer holds no node across these.  Context: dp writer thread. */
@@ -76,6 +87,15 @@ static inline void dp_lfht_grow(struct cds_lfht *ht, unsigned long *buckets, siz
 	cds_lfht_resize(ht, want);
 	dp_offline_end(online);
 	*buckets = want;
+}
+
+/* One entry more in ht (not a replacement): count it and grow ht.
+ * Context: dp writer thread, holding no node. */
+static inline void dp_lfht_added(struct cds_lfht *ht, _Atomic size_t *count, unsigned long *buckets,
+                                 unsigned long max_buckets)
+{
+	dp_lfht_grow(ht, buckets, atomic_fetch_add_explicit(count, 1, memory_order_relaxed) + 1,
+	             max_buckets);
 }
 
 /* A token bucket in one word so a reader never pairs tokens with a

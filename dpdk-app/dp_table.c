@@ -54,11 +54,9 @@ static int dp_match(struct cds_lfht_node *ln, const void *key)
 
 static struct dp_node *dp_find(struct dp_table *t, uint64_t session)
 {
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *ln;
+	struct cds_lfht_node *ln =
+	        dp_lfht_find(t->ht, dp_hash64(t->seed, session), dp_match, &session);
 
-	cds_lfht_lookup(t->ht, dp_hash64(t->seed, session), dp_match, &session, &it);
-	ln = cds_lfht_iter_get_node(&it);
 	return ln ? caa_container_of(ln, struct dp_node, lfht) : NULL;
 }
 
@@ -164,9 +162,7 @@ int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_
 		urcu_qsbr_call_rcu(&caa_container_of(old, struct dp_node, lfht)->rcu,
 		                   dp_node_free_rcu);
 	else
-		dp_lfht_grow(t->ht, &t->buckets,
-		             atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed) + 1,
-		             t->max_buckets);
+		dp_lfht_added(t->ht, &t->count, &t->buckets, t->max_buckets);
 	return 0;
 }
 

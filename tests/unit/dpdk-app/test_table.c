@@ -11,6 +11,7 @@
 #include <urcu-qsbr.h>
 
 #include "dpdk-app/dp_table.h"
+#include "stress.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -428,17 +429,13 @@ static uint64_t cc_value(uint64_t id, uint64_t reader, uint64_t n)
 struct cc {
 	struct dp_table *t;
 	atomic_bool stop;
-	atomic_ulong hits, records, obs_seen, failures;
-	atomic_flag have_msg;
-	char msg[160];
+	atomic_ulong hits, records, obs_seen;
+	struct stress_fail fail;
 };
 
 static void cc_fail(struct cc *cc, const char *what, uint64_t id, uint64_t x)
 {
-	atomic_fetch_add(&cc->failures, 1);
-	if (!atomic_flag_test_and_set(&cc->have_msg))
-		snprintf(cc->msg, sizeof(cc->msg), "%s (id %llu, %#llx)", what,
-		         (unsigned long long)id, (unsigned long long)x);
+	stress_fail(&cc->fail, what, id, x);
 }
 
 struct cc_reader {
@@ -446,14 +443,6 @@ struct cc_reader {
 	uint64_t no;
 	pthread_t th;
 };
-
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 /* An lcore: lookups, probe tokens and records, one quiescent state per loop. */
 static void *cc_lcore(void *arg)
@@ -465,7 +454,7 @@ static void *cc_lcore(void *arg)
 	urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(&cc->stop, memory_order_relaxed)) {
 		for (int i = 0; i < 32; i++) {
-			uint64_t x = xorshift(&rng), id = 1 + x % CC_SESSIONS;
+			uint64_t x = stress_rand(&rng), id = 1 + x % CC_SESSIONS;
 			uint64_t now = x & 256 ? CC_SHORT_MS + 100 : 0;
 			struct dp_ref ref;
 			struct dp_obs o;
@@ -528,17 +517,9 @@ static void cc_check_obs(struct cc *cc, uint64_t id)
 	atomic_fetch_add_explicit(&cc->obs_seen, (unsigned long)k, memory_order_relaxed);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 Test(table, concurrent_lcores_never_see_a_foreign_key_or_a_torn_observation)
 {
-	static struct cc cc = { .have_msg = ATOMIC_FLAG_INIT };
+	static struct cc cc = { .fail.have_msg = ATOMIC_FLAG_INIT };
 	struct cc_reader rd[CC_READERS];
 	uint64_t rng = 12345, gen = 0, ops = 0;
 	int64_t end;
@@ -550,9 +531,9 @@ Test(table, concurrent_lcores_never_see_a_foreign_key_or_a_torn_observation)
 		rd[i] = (struct cc_reader){ .cc = &cc, .no = (uint64_t)i };
 		cr_assert_eq(pthread_create(&rd[i].th, NULL, cc_lcore, &rd[i]), 0);
 	}
-	end = now_ns() + CC_RUN_NS;
-	while (now_ns() < end) {
-		uint64_t x = xorshift(&rng), id = 1 + (x >> 8) % CC_SESSIONS;
+	end = stress_now_ns() + CC_RUN_NS;
+	while (stress_now_ns() < end) {
+		uint64_t x = stress_rand(&rng), id = 1 + (x >> 8) % CC_SESSIONS;
 		uint8_t key[DP_KEY_LEN];
 
 		switch (x % 8) {
@@ -581,7 +562,7 @@ Test(table, concurrent_lcores_never_see_a_foreign_key_or_a_torn_observation)
 		pthread_join(rd[i].th, NULL);
 	cr_log_info("writer ops %llu, lcore hits %lu, observations checked %lu",
 	            (unsigned long long)ops, atomic_load(&cc.hits), atomic_load(&cc.obs_seen));
-	cr_assert_eq(atomic_load(&cc.failures), 0, "%s", cc.msg);
+	cr_assert_eq(atomic_load(&cc.fail.n), 0, "%s", cc.fail.msg);
 	cr_assert_gt(atomic_load(&cc.hits), 1000, "the lcores did run against the writer");
 	cr_assert_gt(atomic_load(&cc.obs_seen), 100, "the writer did read rings being written");
 	cr_assert_gt(ops, 1000);
