@@ -3,7 +3,8 @@
  *   - struct dp_lcore: owned by its lcore; counters read (racily, they are
  *     monotonic u64) by the control and telemetry threads;
  *   - struct dp_app: written by main.c before the lcores start, read-only
- *     afterwards except `quit`, the rings, and the table (RCU).
+ *     afterwards except `quit`, the rings, the tables (RCU) and the control
+ *     thread's own counters.
  */
 #pragma once
 
@@ -18,10 +19,31 @@
 #include "dpdk-app/dp_conf.h"
 #include "dpdk-app/dp_frag.h"
 #include "dpdk-app/dp_pkt.h"
+#include "dpdk-app/dp_relay.h"
 #include "dpdk-app/dp_rl.h"
 #include "dpdk-app/dp_table.h"
 
 #define DP_MAX_LCORES 64
+
+/* One element of the lcore -> control thread ring (MP/SC, 16 bytes): a
+ * punted frame, or a relay bind an lcore verified, carried whole so the
+ * lcore allocates nothing for it. */
+enum dp_ctl_msg_type {
+	DP_MSG_PUNT = 1, /* m: the frame (dp_pkt_handle said DP_PUNT) */
+	DP_MSG_BIND,     /* relay's side is at ip:port (DP_BIND) */
+};
+
+struct dp_ctl_msg {
+	uint8_t type;
+	uint8_t side;
+	uint16_t port;
+	uint32_t ip; /* IPv4, host byte order */
+	union {
+		struct rte_mbuf *m;
+		uint64_t relay;
+	};
+};
+_Static_assert(sizeof(struct dp_ctl_msg) == 16, "a ring element is 16 bytes");
 
 struct dp_app;
 
@@ -44,8 +66,9 @@ struct dp_app {
 	uint16_t port;
 	uint16_t nb_queues;
 	struct rte_mempool *pool;
-	struct rte_ring *punt_ring; /* lcores -> control thread (MP/SC) */
+	struct rte_ring *punt_ring; /* lcores -> control thread (MP/SC), dp_ctl_msg */
 	struct dp_table *table;
+	struct dp_relays *relays;
 	unsigned n_lcores;
 	struct dp_lcore lcores[DP_MAX_LCORES];
 	uint64_t tsc_hz;
@@ -54,6 +77,7 @@ struct dp_app {
 	volatile bool quit;
 	/* Control-thread counters (not per lcore). */
 	uint64_t punt_sent, punt_no_control, send_ok, send_bad, ctl_msgs, ctl_bad;
+	uint64_t relay_bound, relay_rebound, relay_bind_gone; /* binds applied / too late */
 };
 
 /* Milliseconds of wall clock for a TSC reading (no syscall).
@@ -81,8 +105,8 @@ void dp_port_close(struct dp_app *app);
  * struct dp_lcore.  Context: lcore. */
 int dp_lcore_main(void *arg);
 
-/* The control loop on the main lcore: rvcontrol's socket, punted packets,
- * table writes, expiry, --max-idle-ms. Returns when app->quit is set.
+/* The control loop on the main lcore: rvcontrol's socket, punted packets
+ * and relay binds, table writes, expiry, --max-idle-ms. Returns when app->quit is set.
  * Context: main lcore (registered QSBR thread). */
 int dp_ctl_run(struct dp_app *app);
 

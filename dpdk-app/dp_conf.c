@@ -41,6 +41,10 @@ const struct rv_opt dp_conf_opts[] = {
 	  "N", "sessions table: initial buckets (power of two)" },
 	{ "table-max", 0, RV_OPT_UINT, SZ(table_max), O(table_max), 1, 1u << 30, NULL, "N",
 	  "sessions table: most buckets (power of two)" },
+	{ "relay-bind-rate", 0, RV_OPT_UINT, SZ(relay_bind_rate), O(relay_bind_rate), 0, UINT32_MAX,
+	  NULL, "N", "relay binding probes per second per relay (0: no limit)" },
+	{ "relay-bind-burst", 0, RV_OPT_UINT, SZ(relay_bind_burst), O(relay_bind_burst), 0,
+	  UINT32_MAX, NULL, "N", "... burst" },
 	{ "no-rate-limit", 0, RV_OPT_BOOL, SZ(rl_off), O(rl_off), 0, 0, NULL, NULL,
 	  "no anti-amplification budgets (benchmarks on a closed link only)" },
 	{ "rl-slots", 0, RV_OPT_UINT, SZ(rl_slots), O(rl_slots), 1, 1u << 26, NULL, "N",
@@ -86,6 +90,11 @@ void dp_conf_defaults(struct dp_conf *c)
 	c->punt_ring = 4096;
 	c->table_buckets = 1024;
 	c->table_max = 1u << 24;
+	/* Peers bind each side a few times at the start (every 300 ms until
+	 * answered) and renew with their keepalives: 10/s per relay, both
+	 * sides together, is ample and bounds what a relay's key can draw. */
+	c->relay_bind_rate = 10;
+	c->relay_bind_burst = 20;
 	c->rl_slots = 1u << 16;
 	/* One source IP (maybe a carrier NAT with many users) may draw ~28
 	 * full RFC 5780 answers at once and ~7 a second beyond their request

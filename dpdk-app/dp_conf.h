@@ -24,8 +24,9 @@ struct dp_conf {
 	uint32_t mbufs;
 	uint32_t punt_ring;     /* lcore -> control thread ring size */
 	uint32_t table_buckets; /* sessions table: initial buckets */
-	uint32_t table_max;     /* ... maximum buckets */
-	bool rl_off;            /* no anti-amplification budgets (benchmarks only) */
+	uint32_t table_max;     /* ... maximum buckets (the relay tables' too) */
+	uint32_t relay_bind_rate, relay_bind_burst; /* binding probes per relay */
+	bool rl_off; /* no anti-amplification budgets (benchmarks only) */
 	uint32_t rl_slots;
 	uint32_t rl_src_bytes, rl_src_bytes_rate;
 	uint32_t rl_src_pkts, rl_src_pkts_rate;

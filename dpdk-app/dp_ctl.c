@@ -2,8 +2,9 @@
  *
  * The only thread that touches sockets and the only table writer: it
  * forwards punted packets to rvcontrol, turns rvcontrol's SENDs into frames
- * for an lcore's TX ring, applies session updates, answers observation
- * queries, expires sessions, and watches --max-idle-ms. It is a QSBR
+ * for an lcore's TX ring, applies session and relay updates and the relay
+ * binds the lcores verified, answers observation and relay queries,
+ * expires sessions and relays, and watches --max-idle-ms. It is a QSBR
  * thread, offline while it blocks in poll().
  */
 #include <errno.h>
@@ -104,31 +105,68 @@ static void hello(struct ctl *c)
 	send_msg(c, &m);
 }
 
-/* Forward what the lcores punted. The frame passed dp_pkt_handle, so its
- * headers are a valid Ethernet/IPv4/UDP without options. */
+/* Forward a punted frame. It passed dp_pkt_handle, so its headers are a
+ * valid Ethernet/IPv4/UDP without options. */
+static void punt(struct ctl *c, struct rte_mbuf *mb)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(mb, const uint8_t *);
+	struct rv_dpc m = { .type = RV_DPC_PUNT };
+
+	memcpy(m.path.mac, f + 6, 6);
+	m.path.port = mb->port;
+	m.path.queue = 0;
+	m.src = rv_addr_v4(rv_get_u32(f + 26), rv_get_u16(f + 34));
+	m.dst = rv_addr_v4(rv_get_u32(f + 30), rv_get_u16(f + 36));
+	m.payload = f + 42;
+	m.payload_len = (uint16_t)(rv_get_u16(f + 38) - 8);
+	if (c->conn >= 0) {
+		send_msg(c, &m);
+		c->app->punt_sent++;
+	} else {
+		c->app->punt_no_control++;
+	}
+	rte_pktmbuf_free(mb);
+}
+
+/* A bind an lcore verified: the side's endpoint and index entry. */
+static void relay_bind(struct ctl *c, const struct dp_ctl_msg *b)
+{
+	struct dp_app *app = c->app;
+	int rc = dp_relay_bind(app->relays, b->relay, b->side, b->ip, b->port,
+	                       dp_app_ms(app, rte_rdtsc()));
+	struct rv_addr at = rv_addr_v4(b->ip, b->port);
+	char s[RV_ADDR_STRLEN];
+
+	if (rc == 0) {
+		app->relay_rebound++;
+		return;
+	}
+	if (rc == -ENOENT) {
+		app->relay_bind_gone++; /* deleted between the check and now */
+		return;
+	}
+	if (rc < 0) {
+		logf_(app, true, "relay %016llx: bind: %s", (unsigned long long)b->relay,
+		      strerror(-rc));
+		return;
+	}
+	app->relay_bound++;
+	logf_(app, false, "relay %016llx: side %u bound at %s", (unsigned long long)b->relay,
+	      b->side, rv_addr_fmt(&at, s, sizeof(s)));
+}
+
+/* What the lcores handed over: punted frames and relay binds, in order. */
 static unsigned drain_punts(struct ctl *c)
 {
-	struct rte_mbuf *ms[PUNT_BATCH];
-	unsigned n = rte_ring_sc_dequeue_burst(c->app->punt_ring, (void **)ms, PUNT_BATCH, NULL);
+	struct dp_ctl_msg ms[PUNT_BATCH];
+	unsigned n = rte_ring_sc_dequeue_burst_elem(c->app->punt_ring, ms, sizeof(ms[0]),
+	                                            PUNT_BATCH, NULL);
 
 	for (unsigned i = 0; i < n; i++) {
-		const uint8_t *f = rte_pktmbuf_mtod(ms[i], const uint8_t *);
-		struct rv_dpc m = { .type = RV_DPC_PUNT };
-
-		memcpy(m.path.mac, f + 6, 6);
-		m.path.port = ms[i]->port;
-		m.path.queue = 0;
-		m.src = rv_addr_v4(rv_get_u32(f + 26), rv_get_u16(f + 34));
-		m.dst = rv_addr_v4(rv_get_u32(f + 30), rv_get_u16(f + 36));
-		m.payload = f + 42;
-		m.payload_len = (uint16_t)(rv_get_u16(f + 38) - 8);
-		if (c->conn >= 0) {
-			send_msg(c, &m);
-			c->app->punt_sent++;
-		} else {
-			c->app->punt_no_control++;
-		}
-		rte_pktmbuf_free(ms[i]);
+		if (ms[i].type == DP_MSG_BIND)
+			relay_bind(c, &ms[i]);
+		else
+			punt(c, ms[i].m);
 	}
 	return n;
 }
@@ -187,6 +225,33 @@ static void do_obs(struct ctl *c, const struct rv_dpc *q)
 	send_msg(c, &r);
 }
 
+static void relay_set(struct ctl *c, const struct rv_dpc *m)
+{
+	struct dp_relay_grant g = { .relay = m->session,
+		                    .channel = m->channel,
+		                    .quota = { .expires_ms = m->expires_ms,
+		                               .bytes = m->quota_bytes,
+		                               .rate_pps = m->rate_pps,
+		                               .burst = m->burst } };
+
+	memcpy(g.key, m->key, sizeof(g.key));
+	if (dp_relay_set(c->app->relays, &g, dp_app_ms(c->app, rte_rdtsc())) < 0)
+		logf_(c->app, true, "relay %016llx: out of memory", (unsigned long long)m->session);
+	else
+		logf_(c->app, false, "relay %016llx: channel %#x, %llu bytes, until %llu",
+		      (unsigned long long)m->session, m->channel,
+		      (unsigned long long)m->quota_bytes, (unsigned long long)m->expires_ms);
+}
+
+static void relay_query(struct ctl *c, const struct rv_dpc *q)
+{
+	struct rv_dpc r = { .type = RV_DPC_RELAY_REPLY, .seq = q->seq, .session = q->session };
+
+	r.status = dp_relay_query(c->app->relays, q->session, dp_app_ms(c->app, rte_rdtsc()),
+	                          r.side, &r.relay_flags);
+	send_msg(c, &r);
+}
+
 static void handle(struct ctl *c, const uint8_t *buf, size_t len)
 {
 	struct dp_app *app = c->app;
@@ -212,8 +277,22 @@ static void handle(struct ctl *c, const uint8_t *buf, size_t len)
 	case RV_DPC_SESSION_DEL:
 		(void)dp_table_del(app->table, m.session);
 		break;
-	case RV_DPC_FLUSH:
-		logf_(app, true, "rvcontrol flushed %zu sessions", dp_table_flush(app->table));
+	case RV_DPC_FLUSH: {
+		size_t sessions = dp_table_flush(app->table);
+
+		logf_(app, true, "rvcontrol flushed %zu sessions and %zu relays", sessions,
+		      dp_relay_flush(app->relays));
+		break;
+	}
+	case RV_DPC_RELAY_SET:
+		relay_set(c, &m);
+		break;
+	case RV_DPC_RELAY_DEL:
+		if (dp_relay_del(app->relays, m.session) == 0)
+			logf_(app, false, "relay %016llx: deleted", (unsigned long long)m.session);
+		break;
+	case RV_DPC_RELAY_QUERY:
+		relay_query(c, &m);
 		break;
 	case RV_DPC_OBS_QUERY:
 		do_obs(c, &m);
@@ -303,6 +382,9 @@ int dp_ctl_run(struct dp_app *app)
 
 			if (gone)
 				logf_(app, false, "%zu sessions expired", gone);
+			gone = dp_relay_expire(app->relays, now_ms);
+			if (gone)
+				logf_(app, false, "%zu relays expired", gone);
 			if (app->conf.max_idle_ms &&
 			    (tsc - last_rx(app)) * 1000 / app->tsc_hz >= app->conf.max_idle_ms) {
 				logf_(app, true, "no packet for %u ms: exiting (--max-idle-ms)",

@@ -7,6 +7,11 @@
  * table's buffer and its answer copied out. An answer above the MTU leaves
  * as several frames: the request's mbuf carries the first, the others come
  * from the pool (mempool cache, no lock).
+ *
+ * Punted frames and verified relay binds go to the control thread over
+ * one ring of 16-byte messages (dp_ctl_msg): a bind is copied into its
+ * element, never allocated. ChannelData is forwarded like an answer: the
+ * frame dp_pkt rewrote leaves on this lcore's queue.
  */
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -117,13 +122,48 @@ fail:
 	rte_pktmbuf_free(m);
 }
 
+static bool to_ctl(struct dp_app *app, struct dp_ctl_msg *msg)
+{
+	return rte_ring_mp_enqueue_elem(app->punt_ring, msg, sizeof(*msg)) == 0;
+}
+
+/* A frame for rvcontrol; on a full ring, its outcome is re-filed. */
+static bool punt_frame(struct dp_lcore *l, struct rte_mbuf *m)
+{
+	struct dp_ctl_msg msg = { .type = DP_MSG_PUNT, .m = m };
+
+	if (to_ctl(l->app, &msg))
+		return true;
+	l->ctr[DP_C_PUNT]--;
+	l->ctr[DP_C_DROP_PUNT_FULL]++;
+	return false;
+}
+
+/* A verified relay bind goes to the control thread before its answer
+ * leaves: with the ring full, neither happens (the outcome is re-filed,
+ * the peer binds again). Returns the verdict to carry out. */
+static enum dp_verdict hand_bind(struct dp_lcore *l, const struct dp_punt_info *p, uint16_t len)
+{
+	struct dp_ctl_msg msg = { .type = DP_MSG_BIND,
+		                  .side = p->side,
+		                  .port = p->src.port,
+		                  .ip = rv_addr_v4_host(&p->src),
+		                  .relay = p->relay };
+
+	if (to_ctl(l->app, &msg))
+		return DP_TX;
+	l->ctr[DP_C_TX_RELAY_BIND]--;
+	l->ctr[DP_C_BYTES_OUT] -= len;
+	l->ctr[DP_C_DROP_PUNT_FULL]++;
+	return DP_DROP;
+}
+
 /* A fragment: into the table; when it completes the datagram, handle that
  * and send or punt the outcome with m. Frees m otherwise. */
 static void fragment(struct dp_lcore *l, const struct dp_pkt_ctx *ctx, struct txq *q,
                      struct rte_mbuf *m, uint16_t len, uint16_t mtu, struct rte_mbuf **drops,
                      unsigned *ndrop)
 {
-	struct dp_app *app = l->app;
 	struct rv_frag_res dg;
 	struct dp_punt_info punt;
 	enum dp_verdict v;
@@ -134,6 +174,8 @@ static void fragment(struct dp_lcore *l, const struct dp_pkt_ctx *ctx, struct tx
 		return;
 	}
 	v = dp_pkt_handle_reassembled(ctx, dg.pkt, &dg.len, dg.cap, &punt);
+	if (v == DP_BIND)
+		v = hand_bind(l, &punt, dg.len);
 	if (v == DP_TX) {
 		send_answer(l, q, m, dg.pkt, dg.len, mtu);
 		return;
@@ -142,13 +184,12 @@ static void fragment(struct dp_lcore *l, const struct dp_pkt_ctx *ctx, struct tx
 		if (dg.len <= m->buf_len - m->data_off) {
 			memcpy(rte_pktmbuf_mtod(m, uint8_t *), dg.pkt, dg.len);
 			set_len(m, dg.len);
-			if (rte_ring_mp_enqueue(app->punt_ring, m) == 0)
+			if (punt_frame(l, m))
 				return;
-			l->ctr[DP_C_DROP_PUNT_FULL]++;
 		} else {
+			l->ctr[DP_C_PUNT]--; /* re-filed: it did not get punted */
 			l->ctr[DP_C_DROP_TOO_BIG]++;
 		}
-		l->ctr[DP_C_PUNT]--; /* re-filed: it did not get punted */
 	}
 	drops[(*ndrop)++] = m;
 }
@@ -166,6 +207,7 @@ int dp_lcore_main(void *arg)
 	struct dp_pkt_ctx ctx = { .addrs = &app->addrs,
 		                  .rl = l->rl,
 		                  .table = app->table,
+		                  .relays = app->relays,
 		                  .mtu = mtu,
 		                  .max_answer = (uint16_t)app->conf.frag_max_size,
 		                  .reassembly = l->frag != NULL,
@@ -208,17 +250,15 @@ int dp_lcore_main(void *arg)
 			ctx.l4_csum_ok = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
 			                 RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 			v = dp_pkt_handle(&ctx, frame, &len, cap, &punt);
+			if (v == DP_BIND)
+				v = hand_bind(l, &punt, len);
 			if (v == DP_TX) {
 				send_answer(l, &q, m, frame, len, mtu);
 			} else if (v == DP_FRAG) {
 				fragment(l, &ctx, &q, m, len, mtu, drops, &ndrop);
 			} else if (v == DP_PUNT) {
-				if (rte_ring_mp_enqueue(app->punt_ring, m) != 0) {
-					/* Re-file the outcome: it did not get punted. */
-					l->ctr[DP_C_PUNT]--;
-					l->ctr[DP_C_DROP_PUNT_FULL]++;
+				if (!punt_frame(l, m))
 					drops[ndrop++] = m;
-				}
 			} else {
 				drops[ndrop++] = m;
 			}

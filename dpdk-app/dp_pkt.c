@@ -4,6 +4,7 @@
 
 #include "dp_pkt.h"
 #include "proto/msg.h"
+#include "proto/relay.h"
 #include "proto/rv_buf.h"
 #include "proto/stun.h"
 
@@ -209,6 +210,7 @@ struct ask {
 	uint8_t n_unknown;
 	uint16_t unknown[RV_STUN_MAX_UNKNOWN];
 	bool probe;
+	bool bind; /* a relay bind (probe kind RELAY) */
 	struct rv_probe pr;
 	uint8_t key[DP_KEY_LEN];
 };
@@ -290,7 +292,7 @@ static enum dp_verdict answer(const struct dp_pkt_ctx *ctx, const struct ask *q,
 
 	if (n < 0)
 		return drop(ctx, DP_C_DROP_TOO_BIG);
-	/* Authenticated probes are limited per session instead. */
+	/* Authenticated probes are limited per session (binds per relay). */
 	if (!q->probe && !budget_ok(ctx, q->src_ip, req_len, (uint32_t)n))
 		return DP_DROP;
 	/* IP first: the UDP checksum covers the pseudo header's addresses. */
@@ -299,6 +301,8 @@ static enum dp_verdict answer(const struct dp_pkt_ctx *ctx, const struct ask *q,
 	eth_reply(frame, a->mac);
 	if (q->error)
 		what = q->error == 420 ? DP_C_TX_ERROR_420 : DP_C_TX_ERROR_400;
+	else if (q->bind)
+		what = DP_C_TX_RELAY_BIND;
 	else if (q->probe)
 		what = DP_C_TX_PROBE;
 	else if (q->classic)
@@ -308,6 +312,31 @@ static enum dp_verdict answer(const struct dp_pkt_ctx *ctx, const struct ask *q,
 	else
 		what = DP_C_TX_BINDING;
 	return tx(ctx, what, len, (uint16_t)(PAYLOAD_OFF + n));
+}
+
+/* A relay bind (WIRE.md "Relaying"): RV-PROBE {session = relay ID, kind
+ * RELAY, flags = side} MACed with the relay key, at the primary address
+ * and port (where the side's ChannelData will come from the same NAT
+ * mapping). Answered like a session probe; the caller hands the side's
+ * observed endpoint to the control thread, the index's only writer. */
+static enum dp_verdict relay_bind(const struct dp_pkt_ctx *ctx, const struct rv_stun_msg *m,
+                                  struct ask *q)
+{
+	struct dp_relay_ref ref;
+
+	if (q->pr.flags & ~RV_PROBE_SIDE)
+		return drop(ctx, DP_C_DROP_BIND_FLAGS);
+	if (q->ip_idx != 0 || q->port_idx != 0)
+		return drop(ctx, DP_C_DROP_RELAY_ADDR);
+	if (!ctx->relays || dp_relay_lookup(ctx->relays, q->pr.session, ctx->now_ms, &ref) < 0)
+		return drop(ctx, DP_C_DROP_BIND_NO_RELAY);
+	if (!rv_probe_verify(ref.key, rv_stun_txid(m), &q->pr, NULL))
+		return drop(ctx, DP_C_DROP_BIND_BAD_MAC);
+	if (!dp_relay_bind_rate(&ref, ctx->now_ms))
+		return drop(ctx, DP_C_DROP_BIND_RATE);
+	memcpy(q->key, ref.key, DP_KEY_LEN);
+	q->probe = q->bind = true;
+	return DP_TX; /* the caller answers */
 }
 
 /* The authenticated probe: session, MAC, rate; then record what we saw. */
@@ -321,7 +350,8 @@ static enum dp_verdict probe(const struct dp_pkt_ctx *ctx, const struct rv_stun_
 	if (a->len != RV_PROBE_LEN)
 		return drop(ctx, DP_C_DROP_PROBE_MALFORMED);
 	rv_probe_read(rv_stun_value(m, a), &q->pr);
-	/* RELAY binds a relay side: not served here yet (WIRE.md "Relaying"). */
+	if (q->pr.kind == RV_PROBE_RELAY)
+		return relay_bind(ctx, m, q);
 	if (q->pr.kind < RV_PROBE_DELTA || q->pr.kind >= RV_PROBE_RELAY || q->pr.flags)
 		return drop(ctx, DP_C_DROP_PROBE_MALFORMED);
 	if (!ctx->table || dp_table_lookup(ctx->table, q->pr.session, ctx->now_ms, &ref) < 0)
@@ -404,6 +434,76 @@ static enum dp_verdict stun(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16
 	return answer(ctx, q, frame, len, cap, plen);
 }
 
+/* --- relaying ------------------------------------------------------------------ */
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for each 16-bit word m that
+ * became m'. Only the addresses and ports change, so a valid checksum
+ * stays valid without reading the payload. */
+static uint16_t csum_update(uint16_t hc, const uint16_t *from, const uint16_t *to, int n)
+{
+	uint32_t sum = (uint16_t)~hc;
+
+	for (int i = 0; i < n; i++)
+		sum += (uint16_t)~from[i] + (uint32_t)to[i];
+	return (uint16_t)~csum_fold(sum);
+}
+
+/* ChannelData (RFC 8656 §12.4) at our primary address and port: from a
+ * bound side, its quota permitting, rewritten in place for the other side
+ * — source our primary address and port, destination the other side's
+ * bound endpoint, the payload as it came (same channel: one per relay;
+ * any padding kept), checksums updated, and to the next hop it came from
+ * (on a routed segment the frame's source MAC is the router's). Nothing
+ * else is ever answered; the output is never longer than the input. */
+static enum dp_verdict relay(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
+                             uint32_t src, uint16_t sport, int ip_idx, int port_idx, uint16_t plen)
+{
+	uint8_t *ip = frame + ETH_LEN, *u = ip + IP_LEN;
+	const struct dp_addrs *a = ctx->addrs;
+	struct dp_relay_dst to;
+	uint16_t ch, n, from[6], now[6], sum;
+
+	if (ip_idx != 0 || port_idx != 0)
+		return drop(ctx, DP_C_DROP_RELAY_ADDR);
+	if (rv_relay_parse(u + UDP_LEN, plen, &ch, &n) < 0)
+		return drop(ctx, DP_C_DROP_RELAY_MALFORMED);
+	if (IP_LEN + UDP_LEN + plen > ctx->mtu)
+		return drop(ctx, DP_C_DROP_TOO_BIG); /* reassembled: never cut again */
+	if (!ctx->relays)
+		return drop(ctx, DP_C_DROP_RELAY_NO_ROUTE);
+	switch (dp_relay_route(ctx->relays, src, sport, ch, n, ctx->now_ms, &to)) {
+	case DP_RELAY_PASS:
+		break;
+	case DP_RELAY_NO_ROUTE:
+		return drop(ctx, DP_C_DROP_RELAY_NO_ROUTE);
+	case DP_RELAY_UNBOUND:
+		return drop(ctx, DP_C_DROP_RELAY_UNBOUND);
+	case DP_RELAY_EXPIRED:
+		return drop(ctx, DP_C_DROP_RELAY_EXPIRED);
+	case DP_RELAY_OVER_BYTES:
+		return drop(ctx, DP_C_DROP_RELAY_OVER_BYTES);
+	default:
+		return drop(ctx, DP_C_DROP_RELAY_OVER_RATE);
+	}
+	for (int i = 0; i < 6; i++)
+		from[i] = rv_get_u16(ip + 12 + 2 * i); /* src, dst, then sport, dport */
+	ip_finish(ip, (uint16_t)(IP_LEN + UDP_LEN + plen), a->ip[0], to.ip);
+	rv_put_u16(u, a->port[0]);
+	rv_put_u16(u + 2, to.port);
+	for (int i = 0; i < 6; i++)
+		now[i] = rv_get_u16(ip + 12 + 2 * i);
+	if (rv_get_u16(u + 6) == 0) {
+		/* It came without a checksum: give it one (reads the payload). */
+		udp_finish(ip, a->port[0], to.port, plen);
+	} else {
+		sum = csum_update(rv_get_u16(u + 6), from, now, 6);
+		rv_put_u16(u + 6, sum ? sum : 0xffff);
+	}
+	eth_reply(frame, a->mac);
+	ctx->ctr[DP_C_RELAY_BYTES] += n;
+	return tx(ctx, DP_C_TX_RELAY, len, (uint16_t)(PAYLOAD_OFF + plen));
+}
+
 /* --- IPv4 / UDP ---------------------------------------------------------------- */
 
 static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
@@ -432,6 +532,9 @@ static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_
 		return drop(ctx, DP_C_DROP_UDP_BAD);
 	payload = u + UDP_LEN;
 	plen = (uint16_t)(ulen - UDP_LEN);
+	/* RFC 7983: first byte 64-79 is ChannelData, 0-3 STUN. */
+	if (rv_relay_is_chdata(payload, plen))
+		return relay(ctx, frame, len, src, sport, ip_idx, port_idx, plen);
 	if (!rv_stun_is_stun(payload, plen, true))
 		return drop(ctx, DP_C_DROP_NOT_STUN);
 
@@ -454,7 +557,14 @@ static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_
 		          .src_ip = src,
 		          .src_port = sport,
 		          .dst_port = sport };
-	return stun(ctx, frame, len, cap, &q, payload, plen);
+	if (stun(ctx, frame, len, cap, &q, payload, plen) != DP_TX)
+		return DP_DROP;
+	if (!q.bind)
+		return DP_TX;
+	punt->src = rv_addr_v4(src, sport);
+	punt->relay = q.pr.session;
+	punt->side = q.pr.flags & RV_PROBE_SIDE;
+	return DP_BIND;
 }
 
 /* whole: a datagram dp_frag reassembled (already counted in RX). */

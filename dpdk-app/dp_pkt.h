@@ -1,11 +1,13 @@
 /* dp_pkt.h — rvdp's per-packet handler, below the mbuf boundary.
  *
  * One frame in, one verdict out: answer in place (ARP, ICMP echo, STUN
- * Binding incl. RFC 5780 and RFC 3489, authenticated probes, STUN errors),
- * punt (the project's control messages, for rvcontrol), or drop with a
- * named reason. Works on plain bytes, so the unit tests drive it without
- * EAL; the lcore loop calls it per packet of a burst, the table lookup for
- * probes being the only shared-state access (RCU read side).
+ * Binding incl. RFC 5780 and RFC 3489, authenticated probes, relay binds,
+ * STUN errors), forward in place (ChannelData between the two bound sides
+ * of a relay, proto/WIRE.md "Relaying"), punt (the project's control
+ * messages, for rvcontrol), or drop with a named reason. Works on plain
+ * bytes, so the unit tests drive it without EAL; the lcore loop calls it
+ * per packet of a burst, the table lookups (sessions, relays) being the
+ * only shared-state access (RCU read side).
  *
  * No syscalls, locks, allocation or logging: every outcome is a counter.
  * IPv4 only (rvdp owns two public IPv4 addresses, DESIGN §2.1); IP options
@@ -21,14 +23,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpdk-app/dp_relay.h"
 #include "dpdk-app/dp_rl.h"
 #include "dpdk-app/dp_table.h"
 #include "proto/rv_addr.h"
 
 /* Every outcome, counted per lcore. Order is the telemetry order. Each
- * frame counts exactly one outcome; RX, BYTES_*, RX_REASSEMBLED,
- * TX_FRAGMENTED, DROP_FRAG_TIMEOUT and DROP_FRAG_EVICTED are counted
- * besides it (per frame, per datagram or per train). */
+ * frame counts exactly one outcome; RX, BYTES_*, RELAY_BYTES,
+ * RX_REASSEMBLED, TX_FRAGMENTED, DROP_FRAG_TIMEOUT and DROP_FRAG_EVICTED
+ * are counted besides it (per frame, per datagram or per train). */
 #define DP_COUNTERS(X)                                                                 \
 	X(RX, "rx")                                                                    \
 	X(TX_BINDING, "tx_binding")                 /* plain Binding success */        \
@@ -60,6 +63,19 @@
 	X(DROP_PROBE_NO_SESSION, "drop_probe_no_session")                              \
 	X(DROP_PROBE_BAD_MAC, "drop_probe_bad_mac")                                    \
 	X(DROP_PROBE_RATE, "drop_probe_rate")                                          \
+	X(TX_RELAY_BIND, "tx_relay_bind")           /* relay side bound */             \
+	X(TX_RELAY, "tx_relay")                     /* ChannelData forwarded */        \
+	X(DROP_BIND_NO_RELAY, "drop_bind_no_relay") /* unknown or expired */           \
+	X(DROP_BIND_BAD_MAC, "drop_bind_bad_mac")                                      \
+	X(DROP_BIND_FLAGS, "drop_bind_flags") /* not just RV_PROBE_SIDE */             \
+	X(DROP_BIND_RATE, "drop_bind_rate")                                            \
+	X(DROP_RELAY_ADDR, "drop_relay_addr")           /* not at the primary */       \
+	X(DROP_RELAY_MALFORMED, "drop_relay_malformed") /* truncated */                \
+	X(DROP_RELAY_NO_ROUTE, "drop_relay_no_route")   /* endpoint/channel */         \
+	X(DROP_RELAY_UNBOUND, "drop_relay_unbound")     /* partner unbound */          \
+	X(DROP_RELAY_EXPIRED, "drop_relay_expired")                                    \
+	X(DROP_RELAY_OVER_BYTES, "drop_relay_over_bytes")                              \
+	X(DROP_RELAY_OVER_RATE, "drop_relay_over_rate")                                \
 	X(DROP_RL_SRC_PKTS, "drop_rl_src_pkts")                                        \
 	X(DROP_RL_SRC_BYTES, "drop_rl_src_bytes")                                      \
 	X(DROP_RL_GLOB_BYTES, "drop_rl_glob_bytes")                                    \
@@ -79,7 +95,8 @@
 	X(DROP_FRAG_TIMEOUT, "drop_frag_timeout")   /* per train */                    \
 	X(DROP_FRAG_EVICTED, "drop_frag_evicted")   /* per train */                    \
 	X(BYTES_IN, "bytes_in")                                                        \
-	X(BYTES_OUT, "bytes_out")
+	X(BYTES_OUT, "bytes_out")                                                      \
+	X(RELAY_BYTES, "relay_bytes") /* ChannelData data bytes forwarded */
 
 enum dp_ctr {
 #define DP_CTR_ENUM(id, name) DP_C_##id,
@@ -102,14 +119,15 @@ struct dp_addrs {
 /* What one lcore needs to handle a packet. */
 struct dp_pkt_ctx {
 	const struct dp_addrs *addrs;
-	struct dp_rl *rl;       /* this lcore's budgets (may be NULL: no limits) */
-	struct dp_table *table; /* sessions (may be NULL: probes find nothing) */
-	uint64_t now_us;        /* monotonic, for the budgets */
-	uint64_t now_ms;        /* Unix ms, for session expiry and observations */
-	uint16_t mtu;           /* largest IP packet to send (1500) */
-	uint16_t max_answer;    /* caller fragments answers up to this (0: mtu) */
-	bool reassembly;        /* fragments for us: DP_FRAG, else drop_ip_frag */
-	bool l4_csum_ok;        /* the NIC verified the UDP checksum */
+	struct dp_rl *rl;         /* this lcore's budgets (may be NULL: no limits) */
+	struct dp_table *table;   /* sessions (may be NULL: probes find nothing) */
+	struct dp_relays *relays; /* (may be NULL: no relays) */
+	uint64_t now_us;          /* monotonic, for the budgets */
+	uint64_t now_ms;          /* Unix ms, for session expiry and observations */
+	uint16_t mtu;             /* largest IP packet to send (1500) */
+	uint16_t max_answer;      /* caller fragments answers up to this (0: mtu) */
+	bool reassembly;          /* fragments for us: DP_FRAG, else drop_ip_frag */
+	bool l4_csum_ok;          /* the NIC verified the UDP checksum */
 	/* CRC-32 for FINGERPRINT: rte_net_crc in rvdp, rv_crc32 in tests. */
 	uint32_t (*crc32)(const void *p, size_t n);
 	uint64_t *ctr; /* DP_C_COUNT counters of this lcore */
@@ -120,6 +138,9 @@ enum dp_verdict {
 	DP_TX,   /* frame rewritten in place: send it back out the same port */
 	DP_PUNT, /* hand to the control thread; frame unchanged */
 	DP_FRAG, /* an IPv4 fragment for us: give it to dp_frag_input */
+	DP_BIND, /* a relay bind answered in place: send it as DP_TX once the
+	          * bind (punt->src, relay, side) reached the control thread;
+	          * else drop it (the peer binds again) */
 };
 
 /* For a punted frame: what the control thread needs without re-parsing. */
@@ -129,17 +150,22 @@ struct dp_punt_info {
 	uint8_t src_mac[6];
 	uint16_t payload_off; /* UDP payload offset in the frame */
 	uint16_t payload_len;
+	/* DP_BIND: the relay side that src (IPv4) bound, verified. */
+	uint64_t relay;
+	uint8_t side;
 };
 
 /* Handle the frame frame[0..*len) in place; cap is the writable room
  * (data length + tailroom), since answers may be longer than requests.
  * Returns the verdict; on DP_TX *len is the answer's length (above
  * ETH + mtu only up to ctx->max_answer, which says the caller cuts such
- * answers into fragments; budgets apply as to any answer), on
- * DP_PUNT *punt is filled. Counts exactly one outcome counter (plus RX and
- * bytes), except for DP_FRAG (only with ctx->reassembly), whose outcome
- * dp_frag_input counts.
- * Context: lcore (RCU reader when ctx->table is set). */
+ * answers into fragments; budgets apply as to any answer) or the forwarded
+ * datagram's (never above ETH + mtu, never longer than it came), on
+ * DP_PUNT *punt is filled, on DP_BIND both (punt->src, relay and side
+ * only). Counts exactly one outcome
+ * counter (plus RX and bytes), except for DP_FRAG (only with
+ * ctx->reassembly), whose outcome dp_frag_input counts.
+ * Context: lcore (RCU reader when ctx->table or ctx->relays is set). */
 enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_t *len,
                               uint16_t cap, struct dp_punt_info *punt);
 
@@ -147,7 +173,7 @@ enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint
  * buffer, cap its room): the same checks and answers, never DP_FRAG; the
  * UDP checksum is always verified (ctx->l4_csum_ok is about the last
  * piece only); counts its outcome but not RX/BYTES_IN (its pieces did).
- * Context: lcore (RCU reader when ctx->table is set). */
+ * Context: lcore (RCU reader when ctx->table or ctx->relays is set). */
 enum dp_verdict dp_pkt_handle_reassembled(const struct dp_pkt_ctx *ctx, uint8_t *frame,
                                           uint16_t *len, uint16_t cap, struct dp_punt_info *punt);
 

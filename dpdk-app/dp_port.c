@@ -85,7 +85,8 @@ int dp_port_setup(struct dp_app *app, char *err, size_t errlen)
 			return fail(err, errlen, rc, "rte_eth_macaddr_get");
 		memcpy(app->addrs.mac, mac.addr_bytes, 6);
 	}
-	app->punt_ring = rte_ring_create("rvdp_punt", app->conf.punt_ring, socket, RING_F_SC_DEQ);
+	app->punt_ring = rte_ring_create_elem("rvdp_punt", sizeof(struct dp_ctl_msg),
+	                                      app->conf.punt_ring, socket, RING_F_SC_DEQ);
 	if (!app->punt_ring)
 		return fail(err, errlen, rte_errno, "punt ring");
 	for (unsigned i = 0; i < app->n_lcores; i++) {

@@ -29,6 +29,10 @@ static int stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, dp_ctr_name((enum dp_ctr)c),
 		                          dp_app_counter(app, (enum dp_ctr)c));
 	rte_tel_data_add_dict_u64(d, "sessions", dp_table_count(app->table));
+	rte_tel_data_add_dict_u64(d, "relays", dp_relay_count(app->relays));
+	rte_tel_data_add_dict_u64(d, "relay_bound", app->relay_bound);
+	rte_tel_data_add_dict_u64(d, "relay_rebound", app->relay_rebound);
+	rte_tel_data_add_dict_u64(d, "relay_bind_gone", app->relay_bind_gone);
 	rte_tel_data_add_dict_u64(d, "punt_sent", app->punt_sent);
 	rte_tel_data_add_dict_u64(d, "punt_no_control", app->punt_no_control);
 	rte_tel_data_add_dict_u64(d, "ctl_send_ok", app->send_ok);
@@ -65,12 +69,19 @@ void dp_stats_print(const struct dp_app *app, FILE *out, bool json)
 		fprintf(out,
 		        "}, \"punt_sent\": %" PRIu64 ", \"punt_no_control\": %" PRIu64
 		        ", \"ctl_send_ok\": %" PRIu64 ", \"ctl_send_bad\": %" PRIu64
-		        ", \"session_bytes\": %zu}\n",
+		        ", \"relay_bound\": %" PRIu64 ", \"relay_rebound\": %" PRIu64
+		        ", \"relay_bind_gone\": %" PRIu64
+		        ", \"session_bytes\": %zu, \"relay_entry_bytes\": %zu}\n",
 		        app->punt_sent, app->punt_no_control, app->send_ok, app->send_bad,
-		        dp_table_node_bytes());
+		        app->relay_bound, app->relay_rebound, app->relay_bind_gone,
+		        dp_table_node_bytes(), dp_relay_entry_bytes());
 	else
 		fprintf(out,
 		        "  punted to rvcontrol %" PRIu64 ", dropped for want of it %" PRIu64
-		        ", control sends %" PRIu64 " ok / %" PRIu64 " refused\n",
-		        app->punt_sent, app->punt_no_control, app->send_ok, app->send_bad);
+		        ", control sends %" PRIu64 " ok / %" PRIu64 " refused\n"
+		        "  relay binds applied %" PRIu64 " (%" PRIu64
+		        " renewals), for relays already gone %" PRIu64 "\n",
+		        app->punt_sent, app->punt_no_control, app->send_ok, app->send_bad,
+		        app->relay_bound + app->relay_rebound, app->relay_rebound,
+		        app->relay_bind_gone);
 }

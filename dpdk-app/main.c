@@ -23,6 +23,9 @@
 
 #include "dp_app.h"
 
+/* Relay tables start this small: relays are few next to sessions. */
+#define DP_RELAY_BUCKETS 64ul
+
 static struct dp_app app;
 
 static void on_signal(int sig)
@@ -71,7 +74,8 @@ static void usage(FILE *out)
 	        "usage: rvdp [EAL options] -- --addr IP --alt-addr IP [options]\n\n"
 	        "The rendezvous dataplane: answers STUN (RFC 8489, RFC 5780 and RFC 3489\n"
 	        "clients) and the project's authenticated NAT-traversal probes at line rate,\n"
-	        "and hands control messages to rvcontrol over a local socket.\n\n"
+	        "relays ChannelData between the two bound sides of each relay rvcontrol\n"
+	        "grants, and hands control messages to rvcontrol over a local socket.\n\n"
 	        "Options (also keys of the --config file; flags win):\n%s\n"
 	        "EAL options (before --), for example:\n"
 	        "  -l 0-1 --no-huge -m 512 --no-pci --file-prefix rvdp \\\n"
@@ -81,8 +85,14 @@ static void usage(FILE *out)
 	        "  The first lcore runs the control thread, the others poll (one per queue).\n"
 	        "  See dpdk-testpmd --help or the DPDK EAL guide for the rest.\n\n"
 	        "Counters: DPDK telemetry /rvdp/stats (dpdk-telemetry.py -f PREFIX), and on "
-	        "exit.\n",
-	        help);
+	        "exit.\n"
+	        "Memory: a session costs %zu bytes, a relay %zu (both sides bound).\n"
+	        "Relaying (proto/WIRE.md): a peer binds its side with a probe of kind relay\n"
+	        "MACed with the relay key (tx_relay_bind; drop_bind_no_relay, _bad_mac,\n"
+	        "_flags, _rate), then sends ChannelData to --addr:--port, forwarded in place\n"
+	        "to the other side's bound endpoint (tx_relay, relay_bytes; drop_relay_addr,\n"
+	        "_malformed, _no_route, _unbound, _expired, _over_bytes, _over_rate).\n",
+	        help, dp_table_node_bytes(), dp_relay_entry_bytes());
 }
 
 /* --help is answered before EAL, which would otherwise want devices. */
@@ -127,6 +137,14 @@ static int setup(char *err, size_t errlen)
 	app.table = dp_table_create(seed, app.conf.table_buckets, app.conf.table_max);
 	if (!app.table) {
 		snprintf(err, errlen, "sessions table: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	app.relays = dp_relay_create(seed * 0xc2b2ae3d27d4eb4full + 3,
+	                             RTE_MIN(DP_RELAY_BUCKETS, (unsigned long)app.conf.table_max),
+	                             app.conf.table_max, app.conf.relay_bind_rate,
+	                             app.conf.relay_bind_burst);
+	if (!app.relays) {
+		snprintf(err, errlen, "relay tables: %s", strerror(errno));
 		return -ENOMEM;
 	}
 	int rc = dp_port_setup(&app, err, errlen);
@@ -253,6 +271,7 @@ int main(int argc, char **argv)
 	urcu_qsbr_barrier();
 	dp_stats_print(&app, stdout, app.conf.json);
 	dp_table_destroy(app.table);
+	dp_relay_destroy(app.relays);
 	(void)rte_pdump_uninit();
 	dp_port_close(&app);
 	for (unsigned i = 0; i < app.n_lcores; i++) {

@@ -19,9 +19,13 @@ piece within the MTU with a valid header checksum, DF clear, MF on all but
 the last, contiguous 8-byte-aligned offsets from 0, the number of pieces
 expected; the checker reassembles them and checks the datagram as above
 (its UDP checksum, carried by the first piece, over the whole).
-Nothing may be answered that must not be, nothing twice, answers come in
-request order, and each counter of rvdp's --json report must equal the
-expected number exactly. Standard library only.
+Relayed ChannelData (matched by its payload, which is unique) must leave
+rewritten in place: Ethernet to the router it came from, from our primary
+address and port to the other side's bound endpoint, a fresh IP header with
+a valid checksum, a valid non-zero UDP checksum, the payload byte for byte.
+Nothing may be answered or forwarded that must not be, nothing twice,
+answers come in request order, and each counter of rvdp's --json report
+must equal the expected number exactly. Standard library only.
 """
 import argparse
 import json
@@ -219,6 +223,14 @@ class Checker:
             self.eq(w + " RV-PROBE reply MAC (SipHash-2-4 over txid..seq||observed address)",
                     v[12:20].hex(), want.hex())
 
+    def relay_answer(self, w, f, a):
+        self.eq(w + " frame length (never longer than it came)", len(f), a["len"])
+        self.eth(w, f, a["eth_dst"], a["eth_src"], 0x0800)
+        if not self.ipv4(w, f, 17, a["ip_src"], a["ip_dst"]):
+            return
+        payload = self.udp(w, f, a["sport"], a["dport"])
+        self.eq(w + " ChannelData byte for byte", payload.hex(), a["payload"])
+
     def arp_answer(self, w, f, a):
         self.eq(w + " frame length", len(f), a["len"])
         self.eth(w, f, a["eth_dst"], a["eth_src"], 0x0806)
@@ -262,6 +274,8 @@ def frame_key(f):
         return ("arp", d.ip4s(f[38:42]), d.ip4s(f[28:32]))
     if et == 0x0800 and len(f) >= 34:
         proto = f[23]
+        if proto == 17 and len(f) >= 46 and 0x40 <= f[42] <= 0x4F:
+            return ("chdata", f[42:].hex())
         if proto == 17 and len(f) >= 62:
             return ("stun", f[46:62].hex())
         if proto == 1 and len(f) >= 42:
@@ -278,6 +292,10 @@ def request_key(f):
         return ("arp", d.ip4s(f[28:32]), d.ip4s(f[38:42]))
     if et == 0x0800 and len(f) >= 34:
         ihl = (f[14] & 15) * 4
+        at = 14 + ihl + 8
+        if f[23] == 17 and len(f) >= at + 4 and 0x40 <= f[at] <= 0x4F:
+            ulen = struct.unpack_from(">H", f, 14 + ihl + 4)[0]
+            return ("chdata", f[at:14 + ihl + ulen].hex())
         if f[23] == 17 and len(f) >= 14 + ihl + 28:
             return ("stun", f[14 + ihl + 12:14 + ihl + 28].hex())
         if f[23] == 1 and len(f) >= 14 + ihl + 8:
@@ -306,6 +324,8 @@ def describe(f):
 
 
 def expect_key(a):
+    if a["kind"] == "relay":
+        return ("chdata", a["payload"])
     if a["kind"] == "stun":
         return ("stun", a["stun"]["id"])
     if a["kind"] == "arp":
@@ -382,8 +402,8 @@ def main():
         w = "'%s'" % c["name"]
         ck.eq(w + " frames (1: whole; more: IPv4 fragments)", len(pieces) if pieces else 1,
               c["answer"].get("frags", 1))
-        {"stun": ck.stun_answer, "arp": ck.arp_answer, "icmp": ck.icmp_answer}[
-            c["answer"]["kind"]](w, f, c["answer"])
+        {"stun": ck.stun_answer, "arp": ck.arp_answer, "icmp": ck.icmp_answer,
+         "relay": ck.relay_answer}[c["answer"]["kind"]](w, f, c["answer"])
     for k, (kind, i, c) in want.items():
         if k not in seen:
             ck.errors.append("no answer for '%s' (%s)" % (
@@ -426,10 +446,11 @@ def main():
     n_send = sum(1 for k, v in want.items() if v[0] == "send" and k in seen)
     for e in ck.errors:
         print("check_pcap: FAIL: %s" % e)
+    n_relay = sum(1 for i in order if exp["cases"][i]["answer"]["kind"] == "relay")
     print("check_pcap: %d cases, %d output frames: %d answers verified field by field "
-          "(%d reassembled from fragments), %d control SEND frame(s); %d fields checked; "
-          "%d counters compared%s"
-          % (len(exp["cases"]), len(frames), n_ans, nfrag, n_send, ck.fields, nctr,
+          "(%d reassembled from fragments, %d relayed ChannelData), %d control SEND frame(s); "
+          "%d fields checked; %d counters compared%s"
+          % (len(exp["cases"]), len(frames), n_ans, nfrag, n_relay, n_send, ck.fields, nctr,
              "" if not ck.errors else "; %d FAILURES" % len(ck.errors)))
     sys.exit(1 if ck.errors else 0)
 

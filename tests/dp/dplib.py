@@ -50,7 +50,9 @@ A_RV_PROBE = A_RV_BASE + 34  # 0xC722
 
 PROBE_REPLY = 0x80
 PROBE_KINDS = {1: "delta", 2: "range-before", 3: "range-after", 4: "characteristic",
-               5: "keepalive"}
+               5: "keepalive", 6: "relay"}
+PROBE_RELAY = 6   # binds a relay side: session = relay ID, flags = side
+PROBE_SIDE = 0x01  # ... the callee's
 
 ATTR_NAMES = {
     A_MAPPED: "MAPPED-ADDRESS", A_CHANGE_REQUEST: "CHANGE-REQUEST",
@@ -374,9 +376,19 @@ def pcap_read(path):
 
 DPC_VERSION = 1
 DPC_HELLO, DPC_PUNT, DPC_SEND, DPC_SESSION_SET, DPC_SESSION_DEL, DPC_FLUSH, \
-    DPC_OBS_QUERY, DPC_OBS_REPLY = range(1, 9)
+    DPC_OBS_QUERY, DPC_OBS_REPLY, DPC_RELAY_SET, DPC_RELAY_DEL, DPC_RELAY_QUERY, \
+    DPC_RELAY_REPLY = range(1, 13)
 DPC_NAMES = {1: "HELLO", 2: "PUNT", 3: "SEND", 4: "SESSION_SET", 5: "SESSION_DEL",
-             6: "FLUSH", 7: "OBS_QUERY", 8: "OBS_REPLY"}
+             6: "FLUSH", 7: "OBS_QUERY", 8: "OBS_REPLY", 9: "RELAY_SET", 10: "RELAY_DEL",
+             11: "RELAY_QUERY", 12: "RELAY_REPLY"}
+# RELAY_REPLY flags: why a relay refuses traffic
+DPC_RELAY_EXPIRED, DPC_RELAY_OVER_BYTES, DPC_RELAY_RATE_DROPS = 0x01, 0x02, 0x04
+
+
+def dpc_relay_set(relay, key, channel, expires_ms, quota_bytes, rate_pps, burst):
+    """RELAY_SET's body (proto/dpctl.h)."""
+    return struct.pack(">Q", relay) + bytes(key) + struct.pack(">HHQQII", channel, 0, expires_ms,
+                                                               quota_bytes, rate_pps, burst)
 
 
 def dpc_hdr(t, seq):
@@ -436,6 +448,22 @@ def dpc_decode(b):
             obs.append({"t_ms": t_ms, "ip": ip4s(struct.pack(">I", ip)), "port": port,
                         "seq": oseq, "kind": kind})
         m.update(session=session, status=status, obs=obs)
+    elif t == DPC_RELAY_REPLY:
+        if len(body) != 16 + 2 * 52:
+            raise ValueError("RELAY_REPLY body of %d bytes, want 120" % len(body))
+        relay, status, flags = struct.unpack_from(">QiB", body, 0)
+        if body[13:16] != b"\0\0\0":
+            raise ValueError("RELAY_REPLY reserved bytes not zero")
+        sides = []
+        for i in range(2):
+            off = 16 + 52 * i
+            fam = body[off]
+            bound = None if fam == 0 and not body[off:off + 20].strip(b"\0") \
+                else dpc_get_addr(body, off)
+            packets, nbytes, dropped, seen = struct.unpack_from(">QQQQ", body, off + 20)
+            sides.append({"bound": bound, "packets": packets, "bytes": nbytes,
+                          "dropped": dropped, "seen_ms": seen})
+        m.update(relay=relay, status=status, flags=flags, sides=sides)
     else:
         raise ValueError("unexpected message type %d from rvdp" % t)
     return m

@@ -11,17 +11,29 @@ program:
      (libpcap's pcap_open_offline, inside rvdp's EAL init, waits for it);
   2. connects to rvdp's --control socket (SOCK_SEQPACKET, proto/dpctl.h),
      reads HELLO and checks the two public addresses;
-  3. applies the session operations (SESSION_SET / SESSION_DEL), then sends
-     an OBS_QUERY and waits for its reply: messages are handled in order,
-     so the sessions are in the table before any probe arrives;
-  4. writes every frame and closes the FIFO (EOF ends net_pcap's rx; rvdp's
-     --max-idle-ms then stops it);
-  5. collects the PUNTs until the sentinel's (the last frame), checks each
-     (observed source, public address hit, MAC, payload bytes, in order);
-  6. queries every session's observations and checks them (valid probes
-     only, in order, with plausible timestamps);
-  7. sends the SENDs (one good, some refused: check_pcap.py looks for the
-     frame in the output), fences them with a last OBS_QUERY, disconnects.
+  3. applies the session operations (SESSION_SET / SESSION_DEL) and the
+     relay grants (RELAY_SET), then sends an OBS_QUERY and waits for its
+     reply: messages are handled in order, so sessions and relays are in
+     the tables before any packet arrives;
+  4. runs gen_pcap.py's steps in order:
+       frames      write one phase's frames (it ends on a full rx burst with
+                   a punted sentinel) and collect PUNTs until the
+                   sentinel's: every frame of the phase has been handled,
+                   and the relay binds its lcore handed over before it have
+                   been applied (they share the lcore -> control ring)
+       relay_query RELAY_QUERY, the RELAY_REPLY checked field by field
+                   (bound endpoints, packets, bytes, dropped, flags, a
+                   plausible seen_ms; status -ENOENT for a relay not there)
+       relay_del   RELAY_DEL (the next query fences it)
+       obs         every session's observations (valid probes only, in
+                   order, with plausible timestamps)
+       flush       FLUSH (the next queries fence it)
+       close       close the FIFO (EOF ends net_pcap's rx; rvdp's
+                   --max-idle-ms then stops it)
+       sends       the SENDs (one good, some refused: check_pcap.py looks
+                   for the frame in the output), fenced by an OBS_QUERY
+  5. checks every PUNT (observed source, public address hit, MAC, payload
+     bytes, in order) and disconnects.
 Everything it saw goes to --report (JSON). Exit 0 when every check passed.
 """
 import argparse
@@ -117,6 +129,131 @@ class Ctl:
         return m
 
 
+def pcap_records(pcap):
+    """Each frame's whole record (16-byte header + data), in file order, so
+    a phase is written as the bytes gen_pcap.py wrote."""
+    out, off = [], 24
+    while off < len(pcap):
+        n = struct.unpack_from("<I", pcap, off + 8)[0]
+        out.append(pcap[off:off + 16 + n])
+        off += 16 + n
+    return out
+
+
+def collect_punts(ctl, report, ph):
+    """PUNTs until the phase's sentinel's."""
+    while True:
+        m = ctl.recv(PHASE_TIMEOUT, "the PUNT of %s's sentinel" % ph["name"])
+        if m["type"] != d.DPC_PUNT:
+            raise Fail("unexpected %s from rvdp while collecting PUNTs" % m["name"])
+        report["punts"].append(m)
+        if m["payload"] == ph["sentinel"]:
+            return
+
+
+def check_punts(exp, report, errors):
+    want = [c["punt"] for c in exp["cases"] if c["punt"]]
+    names = [c["name"] for c in exp["cases"] if c["punt"]]
+    got = report["punts"]
+    if len(got) != len(want):
+        errors.append("%d PUNTs received, want %d" % (len(got), len(want)))
+    for i, (g, w) in enumerate(zip(got, want)):
+        what = "PUNT #%d (%s)" % (i, names[i])
+        if g["payload"] != w["payload"]:
+            errors.append("%s: payload differs: %s..., want %s..."
+                          % (what, g["payload"][:48], w["payload"][:48]))
+        if g["src"] != w["src"]:
+            errors.append("%s: observed source %s:%d, want %s:%d" % (what, *g["src"], *w["src"]))
+        if g["dst"] != w["dst"]:
+            errors.append("%s: public address %s:%d, want %s:%d" % (what, *g["dst"], *w["dst"]))
+        if g["path"]["mac"] != w["mac"]:
+            errors.append("%s: path MAC %s, want the sender's %s"
+                          % (what, g["path"]["mac"], w["mac"]))
+        if g["path"]["port"] != 0 or g["path"]["reserved"] != "0000":
+            errors.append("%s: path port %d reserved %s, want port 0 (the only ethdev) and 0"
+                          % (what, g["path"]["port"], g["path"]["reserved"]))
+
+
+def reply_to(ctl, seq, want_type, what, errors):
+    """The reply carrying seq (anything else from rvdp now is an error)."""
+    while True:
+        m = ctl.recv(PHASE_TIMEOUT, what)
+        if m["type"] == want_type and m["seq"] == seq:
+            return m
+        errors.append("unexpected %s (seq %d) from rvdp while waiting for %s"
+                      % (m["name"], m["seq"], what))
+
+
+def relay_query(ctl, q, errors, t_set, report):
+    what = "RELAY_REPLY for %s (%016x)" % (q["name"], q["relay"])
+    m = reply_to(ctl, ctl.send(d.DPC_RELAY_QUERY, struct.pack(">Q", q["relay"])),
+                 d.DPC_RELAY_REPLY, what, errors)
+    report["relays"].append(dict(m, name=q["name"]))
+    if m["relay"] != q["relay"]:
+        errors.append("%s: carries relay %016x" % (what, m["relay"]))
+    if m["status"] != q["status"]:
+        errors.append("%s: status %d, want %d" % (what, m["status"], q["status"]))
+        return
+    if q["status"]:
+        return
+    if m["flags"] != q["flags"]:
+        errors.append("%s: flags %#x, want %#x" % (what, m["flags"], q["flags"]))
+    now = now_ms()
+    for s, (g, w) in enumerate(zip(m["sides"], q["sides"])):
+        for k in ("bound", "packets", "bytes", "dropped"):
+            if g[k] != w[k]:
+                errors.append("%s side %d: %s %s, want %s" % (what, s, k, g[k], w[k]))
+        if not t_set - 1000 <= g["seen_ms"] <= now + 1000:
+            errors.append("%s side %d: seen_ms %d outside [%d, %d] (+-1s)"
+                          % (what, s, g["seen_ms"], t_set, now))
+
+
+def check_obs(ctl, ctl_exp, errors, report, t_write):
+    t_done = now_ms()
+    queries = {}
+    for q in ctl_exp["obs"]:
+        queries[ctl.send(d.DPC_OBS_QUERY, struct.pack(">Q", q["session"]))] = q
+    while queries:
+        m = ctl.recv(PHASE_TIMEOUT, "OBS_REPLYs")
+        if m["type"] != d.DPC_OBS_REPLY:
+            errors.append("unexpected %s from rvdp after the sentinel" % m["name"])
+            if m["type"] == d.DPC_PUNT:
+                report["punts"].append(m)
+            continue
+        q = queries.pop(m["seq"], None)
+        if q is None:
+            errors.append("OBS_REPLY with seq %d answers no query" % m["seq"])
+            continue
+        report["obs"].append(dict(m, name=q["name"]))
+        what = "OBS_REPLY for %s (%016x)" % (q["name"], q["session"])
+        if m["session"] != q["session"]:
+            errors.append("%s: carries session %016x" % (what, m["session"]))
+        if m["status"] not in q["status"]:
+            errors.append("%s: status %d, want %s" % (what, m["status"],
+                                                      " or ".join(map(str, q["status"]))))
+        seen = [{k: o[k] for k in ("ip", "port", "seq", "kind")} for o in m["obs"]]
+        if seen != q["obs"]:
+            errors.append("%s: observations %s, want %s" % (what, seen, q["obs"]))
+        for o in m["obs"]:
+            if not t_write - 1000 <= o["t_ms"] <= t_done + 1000:
+                errors.append("%s: observation seq %d at t_ms %d, outside [%d, %d] (+-1s)"
+                              % (what, o["seq"], o["t_ms"], t_write, t_done))
+        ts = [o["t_ms"] for o in m["obs"]]
+        if ts != sorted(ts):
+            errors.append("%s: observations not oldest first: %s" % (what, ts))
+
+
+def sends(ctl, ctl_exp, errors, report):
+    for s in ctl_exp["sends"]:
+        p = s["path"]
+        body = d.dpc_path(p["port"], p["queue"], p["mac"]) + d.dpc_addr(*s["src"]) + \
+            d.dpc_addr(*s["dst"]) + bytes.fromhex(s["payload"])
+        ctl.send(d.DPC_SEND, body)
+        report["sends"].append(s)
+    reply_to(ctl, ctl.send(d.DPC_OBS_QUERY, struct.pack(">Q", ctl_exp["obs"][0]["session"])),
+             d.DPC_OBS_REPLY, "the OBS_REPLY fencing the SENDs", errors)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fifo", required=True)
@@ -132,7 +269,8 @@ def main():
     ctl_exp = exp["control"]
     with open(a.pcap, "rb") as f:
         pcap = f.read()
-    report = {"punts": [], "obs": [], "sends": [], "errors": [], "hello": None}
+    frames = pcap_records(pcap)
+    report = {"punts": [], "obs": [], "sends": [], "relays": [], "errors": [], "hello": None}
     errors = report["errors"]
     fifo = None
     ctl = None
@@ -152,7 +290,7 @@ def main():
                 errors.append("HELLO %s address is %s:%d, want %s:%d"
                               % (k, *m[k], *ctl_exp["hello"][k]))
 
-        # 3. sessions, then a fence
+        # 3. sessions and relays, then a fence
         t_set = now_ms()
         for op in ctl_exp["ops"]:
             if op["op"] == "set":
@@ -161,6 +299,10 @@ def main():
                 ctl.send(d.DPC_SESSION_SET, body)
             else:
                 ctl.send(d.DPC_SESSION_DEL, struct.pack(">Q", op["session"]))
+        for r in ctl_exp["relays"]:
+            ctl.send(d.DPC_RELAY_SET, d.dpc_relay_set(
+                r["relay"], bytes.fromhex(r["key"]), r["channel"], t_set + r["expires_in_ms"],
+                r["quota_bytes"], r["rate_pps"], r["burst"]))
         fence = ctl.send(d.DPC_OBS_QUERY, struct.pack(">Q", ctl_exp["obs"][0]["session"]))
         m = ctl.recv(PHASE_TIMEOUT, "the OBS_REPLY fencing the session updates")
         if m["type"] != d.DPC_OBS_REPLY or m["seq"] != fence:
@@ -170,90 +312,34 @@ def main():
                        " (want 0 and none: SESSION_SET not applied?)"
                        % (m["session"], m["status"], len(m["obs"])))
 
-        # 4. the frames
-        t_write = now_ms()
-        os.write(fifo, pcap[24:])
-        os.close(fifo)
-        fifo = None
-
-        # 5. PUNTs until the sentinel's
-        while True:
-            m = ctl.recv(PHASE_TIMEOUT, "the sentinel's PUNT")
-            if m["type"] != d.DPC_PUNT:
-                raise Fail("unexpected %s from rvdp while collecting PUNTs" % m["name"])
-            report["punts"].append(m)
-            if m["payload"] == ctl_exp["sentinel"]:
-                break
-        t_done = now_ms()
-        want = [c["punt"] for c in exp["cases"] if c["punt"]]
-        names = [c["name"] for c in exp["cases"] if c["punt"]]
-        got = report["punts"]
-        if len(got) != len(want):
-            errors.append("%d PUNTs received, want %d" % (len(got), len(want)))
-        for i, (g, w) in enumerate(zip(got, want)):
-            what = "PUNT #%d (%s)" % (i, names[i])
-            if g["payload"] != w["payload"]:
-                errors.append("%s: payload differs: %s..., want %s..."
-                              % (what, g["payload"][:48], w["payload"][:48]))
-            if g["src"] != w["src"]:
-                errors.append("%s: observed source %s:%d, want %s:%d" % (what, *g["src"], *w["src"]))
-            if g["dst"] != w["dst"]:
-                errors.append("%s: public address %s:%d, want %s:%d" % (what, *g["dst"], *w["dst"]))
-            if g["path"]["mac"] != w["mac"]:
-                errors.append("%s: path MAC %s, want the sender's %s"
-                              % (what, g["path"]["mac"], w["mac"]))
-            if g["path"]["port"] != 0 or g["path"]["reserved"] != "0000":
-                errors.append("%s: path port %d reserved %s, want port 0 (the only ethdev) and 0"
-                              % (what, g["path"]["port"], g["path"]["reserved"]))
-
-        # 6. observations
-        queries = {}
-        for q in ctl_exp["obs"]:
-            queries[ctl.send(d.DPC_OBS_QUERY, struct.pack(">Q", q["session"]))] = q
-        while queries:
-            m = ctl.recv(PHASE_TIMEOUT, "OBS_REPLYs")
-            if m["type"] != d.DPC_OBS_REPLY:
-                errors.append("unexpected %s from rvdp after the sentinel" % m["name"])
-                if m["type"] == d.DPC_PUNT:
-                    report["punts"].append(m)
-                continue
-            q = queries.pop(m["seq"], None)
-            if q is None:
-                errors.append("OBS_REPLY with seq %d answers no query" % m["seq"])
-                continue
-            report["obs"].append(dict(m, name=q["name"]))
-            what = "OBS_REPLY for %s (%016x)" % (q["name"], q["session"])
-            if m["session"] != q["session"]:
-                errors.append("%s: carries session %016x" % (what, m["session"]))
-            if m["status"] not in q["status"]:
-                errors.append("%s: status %d, want %s" % (what, m["status"],
-                                                          " or ".join(map(str, q["status"]))))
-            seen = [{k: o[k] for k in ("ip", "port", "seq", "kind")} for o in m["obs"]]
-            if seen != q["obs"]:
-                errors.append("%s: observations %s, want %s" % (what, seen, q["obs"]))
-            for o in m["obs"]:
-                if not t_write - 1000 <= o["t_ms"] <= t_done + 1000:
-                    errors.append("%s: observation seq %d at t_ms %d, outside [%d, %d] (+-1s)"
-                                  % (what, o["seq"], o["t_ms"], t_write, t_done))
-            ts = [o["t_ms"] for o in m["obs"]]
-            if ts != sorted(ts):
-                errors.append("%s: observations not oldest first: %s" % (what, ts))
-
-        # 7. SENDs, fenced
-        for s in ctl_exp["sends"]:
-            p = s["path"]
-            body = d.dpc_path(p["port"], p["queue"], p["mac"]) + d.dpc_addr(*s["src"]) + \
-                d.dpc_addr(*s["dst"]) + bytes.fromhex(s["payload"])
-            ctl.send(d.DPC_SEND, body)
-            report["sends"].append(s)
-        fence = ctl.send(d.DPC_OBS_QUERY, struct.pack(">Q", ctl_exp["obs"][0]["session"]))
-        while True:
-            m = ctl.recv(PHASE_TIMEOUT, "the OBS_REPLY fencing the SENDs")
-            if m["type"] == d.DPC_OBS_REPLY and m["seq"] == fence:
-                break
-            errors.append("unexpected %s (seq %d) from rvdp after the SENDs" % (m["name"], m["seq"]))
-        report["timing_ms"] = {"sessions_to_frames": t_write - t_set,
-                               "frames_to_sentinel": t_done - t_write}
+        # 4. the steps
+        t_write = None
+        for step in ctl_exp["steps"]:
+            op = step["op"]
+            if op == "frames":
+                ph = ctl_exp["phases"][step["phase"]]
+                if t_write is None:
+                    t_write = now_ms()
+                os.write(fifo, b"".join(frames[ph["from"]:ph["to"]]))
+                collect_punts(ctl, report, ph)
+            elif op == "relay_query":
+                relay_query(ctl, step, errors, t_set, report)
+            elif op == "relay_del":
+                ctl.send(d.DPC_RELAY_DEL, struct.pack(">Q", step["relay"]))
+            elif op == "flush":
+                ctl.send(d.DPC_FLUSH)
+            elif op == "obs":
+                check_obs(ctl, ctl_exp, errors, report, t_write)
+            elif op == "close":
+                os.close(fifo)
+                fifo = None
+            elif op == "sends":
+                sends(ctl, ctl_exp, errors, report)
+            else:
+                raise Fail("expect.json: unknown step %s" % op)
+        check_punts(exp, report, errors)
+        report["timing_ms"] = {"sessions_to_frames": (t_write or t_set) - t_set,
+                               "frames_to_end": now_ms() - (t_write or t_set)}
     except (Fail, ValueError, OSError) as e:
         errors.append("fatal: %s" % e)
     finally:
@@ -267,9 +353,11 @@ def main():
     for e in errors:
         print("fake_control: FAIL: %s" % e)
     nobs = sum(len(o["obs"]) for o in report["obs"])
-    print("fake_control: HELLO checked; %d sessions set/deleted; %d PUNTs checked; "
-          "%d OBS_REPLYs (%d observations) checked; %d SENDs issued%s"
-          % (len(ctl_exp["ops"]), len(report["punts"]), len(report["obs"]), nobs,
+    print("fake_control: HELLO checked; %d sessions set/deleted, %d relays granted; %d phases "
+          "of frames; %d PUNTs checked; %d OBS_REPLYs (%d observations) and %d RELAY_REPLYs "
+          "checked; %d SENDs issued%s"
+          % (len(ctl_exp["ops"]), len(ctl_exp["relays"]), len(ctl_exp["phases"]),
+             len(report["punts"]), len(report["obs"]), nobs, len(report["relays"]),
              len(report["sends"]), "" if not errors else "; %d FAILURES" % len(errors)))
     sys.exit(1 if errors else 0)
 

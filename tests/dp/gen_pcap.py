@@ -7,14 +7,17 @@ writes DIR/in.pcap (every test frame, in order) and DIR/expect.json:
   cases     one per frame: name, group, the outcome counter rvdp must bump
             (and `also`, counters it bumps besides: the last piece of a
             fragment train counts the datagram's outcome too), the exact
-            answer expected (or none; `frags` > 1: as IPv4 fragments), or
-            the punt expected
+            answer expected (or none; `frags` > 1: as IPv4 fragments), the
+            relayed ChannelData expected, or the punt expected
   control   what the stand-in rvcontrol (fake_control.py) does over the
-            control socket: session operations before the packets, the
-            observations each session must then hold, the SENDs
+            control socket: session operations and relay grants before the
+            packets, then its steps: the phases of frames, relay queries
+            (what each must answer then), RELAY_DEL, FLUSH, the
+            observations each session must hold, the SENDs
   counters  every counter of rvdp's --json exit report, exactly
-The last frame is a punted control message, the sentinel: when its PUNT
-reaches the control socket every frame before it has been handled.
+Each phase ends on a full rx burst with a punted control message, its
+sentinel: when its PUNT reaches the control socket every frame before it
+has been handled, and every relay bind before it applied.
 
 Addresses are documentation ranges (RFC 5737) and locally administered
 MACs; nothing leaves the pcap files. Deterministic for a given --seed.
@@ -41,6 +44,7 @@ P, Q = 0, 1  # port index: primary / alternate
 COMBOS = [(A, P), (A, Q), (B, P), (B, Q)]
 VERSION = (d.A_RV_VERSION, b"\x01\x00\x00\x00")
 HOUR_MS = 3600 * 1000
+BURST = 32   # rvdp's --burst here: a phase ends on a full rx burst
 
 
 def pad4(n):
@@ -76,6 +80,8 @@ class Gen:
         self.rng.shuffle(self.ips)
         self.tids = set()
         self.sessions = {}
+        self.relays = []
+        self.phases = []
 
     # --- sources, IDs ---------------------------------------------------------
 
@@ -259,6 +265,91 @@ class Gen:
                 "payload": payload.hex()}
         return self.add(name, "punt", frame, "punt", None, punt, note=note)
 
+    # --- phases ----------------------------------------------------------------------
+
+    def end_phase(self, name, sentinel_payload):
+        """Close a phase: frames that only count (another host's MAC) until
+        the sentinel, a punted HELLO, ends a full rx burst (net_pcap's
+        rx_burst waits for a full one), then the sentinel. fake_control.py
+        writes a phase, waits for its sentinel's PUNT, acts, and goes on."""
+        start = self.phases[-1]["to"] if self.phases else 0
+        while (len(self.cases) + 1 - start) % BURST:
+            c = self.client()
+            self.dropped("%s: filler to a full burst" % name, "filler",
+                         self.udp_frame(c, self.srv(A, P), d.stun(1, d.REQUEST, self.tid()),
+                                        dst_mac="02:00:00:00:00:09"), "drop_not_ours_mac")
+        case = self.punted("%s: sentinel" % name, self.client(), (B, Q), sentinel_payload)
+        self.phases.append({"name": name, "from": start, "to": len(self.cases),
+                            "sentinel": case["punt"]["payload"]})
+
+    # --- relays (proto/WIRE.md "Relaying") ---------------------------------------------
+
+    def relay(self, name, rid, channel, expires_in_ms=HOUR_MS, quota_bytes=0, rate_pps=0,
+              burst=0):
+        key = bytes(self.rng.randrange(256) for _ in range(16))
+        r = {"name": name, "id": rid, "key": key, "channel": channel,
+             "expires_in_ms": expires_in_ms, "quota_bytes": quota_bytes, "rate_pps": rate_pps,
+             "burst": burst, "flags": 0,
+             "sides": [{"bound": None, "packets": 0, "bytes": 0, "dropped": 0}
+                       for _ in range(2)]}
+        self.relays.append(r)
+        return r
+
+    def relay_bind(self, name, c, r, side, outcome="tx_relay_bind", at=(A, P), key=None,
+                   flags=None, note=None):
+        """A binding probe for side `side` of relay r from c; answered like
+        an authenticated probe (reply MAC under the relay key), or dropped."""
+        tid, seq = self.tid(), self.rng.randrange(65536)
+        flags = (d.PROBE_SIDE if side else 0) if flags is None else flags
+        mac = d.probe_mac(key or r["key"], tid, r["id"], d.PROBE_RELAY, flags, seq)
+        payload = d.stun(1, d.REQUEST, tid, [d.probe_attr(r["id"], d.PROBE_RELAY, flags, seq,
+                                                          mac)], fingerprint=True)
+        frame = self.udp_frame(c, self.srv(*at), payload)
+        if outcome != "tx_relay_bind":
+            return self.add(name, "relay-bind", frame, outcome, None, note=note)
+        exp = [(d.A_XOR_MAPPED, 8), (d.A_RV_PROBE, 20), (d.A_FINGERPRINT, 4)]
+        checks = {"type": d.stun_type(1, d.SUCCESS),
+                  "id": (struct.pack(">I", d.STUN_MAGIC) + tid).hex(), "fingerprint": True,
+                  "addrs": {str(d.A_XOR_MAPPED): [c["ip"], c["port"]]},
+                  "probe": {"session": r["id"], "kind": d.PROBE_RELAY, "seq": seq,
+                            "key": r["key"].hex()}}
+        ans = self.stun_answer(c, self.srv(A, P), c["port"], exp, checks)
+        r["sides"][side]["bound"] = [c["ip"], c["port"]]
+        return self.add(name, "relay-bind", frame, outcome, ans, note=note)
+
+    def chdata(self, name, c, channel, size, to=None, r=None, side=None, outcome=None,
+               at=(A, P), length=None, udp_kw=None, note=None):
+        """ChannelData from c: forwarded to `to` (a client: the other side
+        of relay r, c being its side `side`) field by field, or dropped
+        with `outcome`. The data is unique, so the output says which one."""
+        data = b"%s #%d " % (name.encode()[:40], len(self.cases))
+        data = (data * (size // max(len(data), 1) + 1))[:size]
+        payload = struct.pack(">HH", channel, size if length is None else length) + data
+        frame = self.udp_frame(c, self.srv(*at), payload, udp_kw=udp_kw)
+        if to is None:
+            if r is not None and outcome in ("drop_relay_over_bytes", "drop_relay_over_rate",
+                                             "drop_relay_expired"):
+                r["sides"][side]["dropped"] += 1
+                r["flags"] |= {"drop_relay_over_bytes": d.DPC_RELAY_OVER_BYTES,
+                               "drop_relay_over_rate": d.DPC_RELAY_RATE_DROPS,
+                               "drop_relay_expired": d.DPC_RELAY_EXPIRED}[outcome]
+            return self.add(name, "relay", frame, outcome, None, note=note)
+        r["sides"][side]["packets"] += 1
+        r["sides"][side]["bytes"] += size
+        ans = {"kind": "relay", "eth_dst": c["mac"], "eth_src": d.SRV_MAC,
+               "ip_src": d.SRV_IP[A], "ip_dst": to["ip"], "sport": d.SRV_PORT[P],
+               "dport": to["port"], "payload": payload.hex(), "len": 42 + len(payload)}
+        case = self.add(name, "relay", frame, "tx_relay", ans, note=note)
+        case["relay_bytes"] = size
+        return case
+
+    def relay_query(self, r, status=0):
+        """What RELAY_QUERY must answer for r now (a snapshot)."""
+        if status:
+            return {"op": "relay_query", "name": r["name"], "relay": r["id"], "status": status}
+        return {"op": "relay_query", "name": r["name"], "relay": r["id"], "status": 0,
+                "flags": r["flags"], "sides": json.loads(json.dumps(r["sides"]))}
+
 
 def build(seed):
     g = Gen(seed)
@@ -416,7 +507,8 @@ def build(seed):
     g.probe("probe S1: MAC over another transaction ID", g.client(), (B, Q), s1, 1, 302, False,
             "drop_probe_bad_mac", mac_tid=bytes(12))
     g.probe("probe S1: kind 0", g.client(), (A, P), s1, 0, 303, False, "drop_probe_malformed")
-    g.probe("probe S1: kind 6", g.client(), (A, P), s1, 6, 304, False, "drop_probe_malformed")
+    g.probe("probe S1: kind 6 (relay bind: no relay has S1's ID)", g.client(), (A, P), s1, 6,
+            304, False, "drop_bind_no_relay")
     g.probe("probe S1: reply flag set in a request", g.client(), (A, P), s1, 1, 305, False,
             "drop_probe_malformed", flags=0x80)
     g.probe("probe S1: RV-PROBE of 16 bytes", g.client(), (A, P), s1, 1, 306, False,
@@ -784,16 +876,101 @@ def build(seed):
               g.udp_frame(c, g.srv(A, P), d.stun(1, d.REQUEST, tid, [(d.A_PADDING, bytes(8))])),
               "drop_rl_src_bytes")
 
-    # --- 14. the sentinel: the last frame, punted.
-    sentinel = g.punted("sentinel HELLO (last frame)", g.client(), (B, Q),
-                        project(0xE01, d.REQUEST, [(d.A_RV_DEVICE_ID, b"sentinel")]))
+    # --- 14. relays, phase 0: binds (proto/WIRE.md "Relaying"). R1 is the main
+    # one (A caller, B callee), R2 has only its caller bound, R3 a tiny byte
+    # quota, R4 one datagram a second, R5 expired before the test.
+    r1 = g.relay("R1", 0x7E1A000000000001, 0x4123)
+    r2 = g.relay("R2 (callee never binds)", 0x7E1A000000000002, 0x4456)
+    r3 = g.relay("R3 (100 bytes)", 0x7E1A000000000003, 0x4789, quota_bytes=100)
+    r4 = g.relay("R4 (1 datagram/s, burst 1)", 0x7E1A000000000004, 0x4ABC, rate_pps=1, burst=1)
+    r5 = g.relay("R5 (expired 5 s ago)", 0x7E1A000000000005, 0x4DEF, expires_in_ms=-5000)
+    r5["flags"] = d.DPC_RELAY_EXPIRED  # still there (it lingers) to say so
+    pa, pb, px = g.client(), g.client(), g.client()
+    a2, a3, b3, a4, b4, a5 = (g.client() for _ in range(6))
+    g.relay_bind("R1 bind: caller A", pa, r1, 0)
+    g.relay_bind("R1 bind: callee side from a stranger, MAC under R2's key", px, r1, 1,
+                 "drop_bind_bad_mac", key=r2["key"])
+    g.relay_bind("R1 bind: callee B", pb, r1, 1)
+    g.relay_bind("R1 bind: caller A again (renewal)", pa, r1, 0)
+    g.relay_bind("R1 bind: flags 0x02", pa, r1, 0, "drop_bind_flags", flags=0x02)
+    g.relay_bind("R1 bind: at the alternate address", pa, r1, 0, "drop_relay_addr", at=(B, P))
+    g.relay_bind("R1 bind: at the alternate port", pa, r1, 0, "drop_relay_addr", at=(A, Q))
+    g.relay_bind("R2 bind: caller", a2, r2, 0)
+    g.relay_bind("R3 bind: caller", a3, r3, 0)
+    g.relay_bind("R3 bind: callee", b3, r3, 1)
+    g.relay_bind("R4 bind: caller", a4, r4, 0)
+    g.relay_bind("R4 bind: callee", b4, r4, 1)
+    g.relay_bind("R5 bind: expired relay", a5, r5, 0, "drop_bind_no_relay")
+    g.relay_bind("bind for a relay never granted", a5, {"id": 0x7E1A0000000000FF,
+                                                        "key": bytes(16)}, 0,
+                 "drop_bind_no_relay")
+    def sentinel(n):
+        return project(0xE01, d.REQUEST, [(d.A_RV_DEVICE_ID, b"sentinel %d" % n)])
+
+    g.end_phase("phase 0", sentinel(0))
+    steps = [{"op": "frames", "phase": 0}]
+    steps += [g.relay_query(r) for r in (r1, r2, r3, r4)]
+
+    # --- 15. phase 1: ChannelData, both ways and every refusal.
+    g.chdata("R1 A -> B, 100 bytes", pa, r1["channel"], 100, to=pb, r=r1, side=0)
+    g.chdata("R1 B -> A, 1200 bytes (the largest peer datagram)", pb, r1["channel"], 1200,
+             to=pa, r=r1, side=1)
+    g.chdata("R1 A -> B, no data", pa, r1["channel"], 0, to=pb, r=r1, side=0)
+    g.chdata("R1 A -> B sent without a UDP checksum (leaves with one)", pa, r1["channel"], 33,
+             to=pb, r=r1, side=0, udp_kw={"chksum": 0})
+    g.chdata("R1's channel from a stranger", px, r1["channel"], 50,
+             outcome="drop_relay_no_route")
+    g.chdata("A on R2's channel (a third party's)", pa, r2["channel"], 50,
+             outcome="drop_relay_no_route")
+    g.chdata("R2 caller -> an unbound callee", a2, r2["channel"], 50,
+             outcome="drop_relay_unbound")
+    g.chdata("R1 A: ChannelData whose length runs past the datagram", pa, r1["channel"], 20,
+             length=50, outcome="drop_relay_malformed")
+    g.chdata("R1 A -> B at the alternate address", pa, r1["channel"], 20, at=(B, P),
+             outcome="drop_relay_addr")
+    g.chdata("R3 caller -> callee, 60 of 100 bytes", a3, r3["channel"], 60, to=b3, r=r3, side=0)
+    g.chdata("R3 callee -> caller, 60 more: over the quota", b3, r3["channel"], 60, r=r3,
+             side=1, outcome="drop_relay_over_bytes")
+    g.chdata("R4 caller -> callee, its one datagram", a4, r4["channel"], 10, to=b4, r=r4,
+             side=0)
+    g.chdata("R4 caller -> callee, at once again: over the rate", a4, r4["channel"], 10, r=r4,
+             side=0, outcome="drop_relay_over_rate")
+    g.end_phase("phase 1", sentinel(1))
+    steps += [{"op": "frames", "phase": 1}]
+    steps += [g.relay_query(r) for r in (r1, r2, r3, r4, r5)]
+    steps += [g.relay_query({"name": "never granted", "id": 0x7E1A0000000000FF}, status=-2)]
+
+    # --- 16. phase 2: RELAY_DEL R1 (fenced by a query that finds nothing).
+    steps += [{"op": "relay_del", "name": r1["name"], "relay": r1["id"]},
+              g.relay_query(r1, status=-2)]
+    g.chdata("R1 A -> B after RELAY_DEL", pa, r1["channel"], 40, outcome="drop_relay_no_route")
+    g.chdata("R1 B -> A after RELAY_DEL", pb, r1["channel"], 40, outcome="drop_relay_no_route")
+    g.chdata("R2 caller -> callee, still unbound", a2, r2["channel"], 40,
+             outcome="drop_relay_unbound")
+    g.end_phase("phase 2", sentinel(2))
+    steps += [{"op": "frames", "phase": 2}, {"op": "obs"}]
+
+    # --- 17. phase 3: FLUSH forgets sessions and relays alike.
+    steps += [{"op": "flush"}] + [g.relay_query(r, status=-2) for r in (r2, r3, r4, r5)]
+    g.chdata("R3 caller -> callee after FLUSH", a3, r3["channel"], 10,
+             outcome="drop_relay_no_route")
+    g.chdata("R2 caller -> callee after FLUSH", a2, r2["channel"], 10,
+             outcome="drop_relay_no_route")
+    g.relay_bind("R4 bind after FLUSH", a4, r4, 0, "drop_bind_no_relay")
+    g.probe("probe S1 after FLUSH", g.client(), (A, P), s1, 1, 700, False, "drop_probe_no_session")
+    g.end_phase("phase 3", sentinel(3))
+    steps += [{"op": "frames", "phase": 3}, {"op": "close"}, {"op": "sends"}]
 
     # --- the control socket's part.
     send_payload = project(0xE01, d.SUCCESS, [(d.A_RV_TIME, struct.pack(">Q", 1795000000000))])
     send_dst = g.client()
     control = {
         "hello": {"primary": g.srv(A, P), "alternate": g.srv(B, Q)},
-        "ops": [], "obs": [], "sentinel": sentinel["punt"]["payload"],
+        "ops": [], "obs": [], "phases": g.phases, "steps": steps,
+        "relays": [{"name": r["name"], "relay": r["id"], "key": r["key"].hex(),
+                    "channel": r["channel"], "expires_in_ms": r["expires_in_ms"],
+                    "quota_bytes": r["quota_bytes"], "rate_pps": r["rate_pps"],
+                    "burst": r["burst"]} for r in g.relays],
         "sends": [
             {"name": "SEND from the alternate address", "accepted": True,
              "path": {"port": 0, "queue": 0, "mac": send_dst["mac"]},
@@ -830,12 +1007,17 @@ def build(seed):
     counters["rx"] = len(g.cases)
     counters["bytes_in"] = sum(c["len"] for c in g.cases)
     counters["bytes_out"] = sum(wire_len(c["answer"]) for c in g.cases if c["answer"])
+    counters["relay_bytes"] = sum(c.get("relay_bytes", 0) for c in g.cases)
+    binds = [c for c in g.cases if c["outcome"] == "tx_relay_bind"]
+    renewals = sum(1 for c in binds if "renewal" in c["name"])
     extra = {"punt_sent": counters.get("punt", 0), "punt_no_control": 0,
              "ctl_send_ok": sum(1 for s in control["sends"] if s["accepted"]),
-             "ctl_send_bad": sum(1 for s in control["sends"] if not s["accepted"])}
+             "ctl_send_bad": sum(1 for s in control["sends"] if not s["accepted"]),
+             "relay_bound": len(binds) - renewals, "relay_rebound": renewals,
+             "relay_bind_gone": 0}
     return g, {"server": {"mac": d.SRV_MAC, "ip": d.SRV_IP, "port": d.SRV_PORT},
                "rvdp_args": ["--rl-src-bytes-rate", "1", "--frag-timeout-ms", "200",
-                             "--frag-max-frags", "8"],
+                             "--frag-max-frags", "8", "--burst", str(BURST)],
                "cases": g.cases, "control": control, "counters": counters, "extra": extra}
 
 

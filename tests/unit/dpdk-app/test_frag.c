@@ -11,6 +11,7 @@
 #include "dpdk-app/dp_conf.h"
 #include "dpdk-app/dp_frag.h"
 #include "dpdk-app/dp_pkt.h"
+#include "frames.h"
 #include "proto/rv_buf.h"
 #include "proto/stun.h"
 
@@ -20,17 +21,6 @@
 #define MAXP           8 /* pieces a test cuts */
 
 static uint64_t ctr[DP_C_COUNT];
-
-static bool sum_ok(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
-}
 
 /* A UDP datagram of plen payload bytes (a counting pattern) from
  * 198.51.100.10:40000 to 192.0.2.1:3478, as dp_pkt builds them. */
