@@ -59,9 +59,17 @@ def bad_probe(i, rng):
     return s.probe(sid, key, 1 + i % 3, i & 0xFFFF, s.tid_of(rng), key_for_mac=wrong)
 
 
+def fresh(i):
+    """A different address for every frame: 198.19.0.0 + i (the victims
+    live in 198.18.255.0/24)."""
+    ip = s.CLIENT_NET + (1 << 16) + i
+    return "02:c1:%02x:%02x:%02x:%02x" % tuple(ip >> k & 255 for k in (24, 16, 8, 0)), \
+        s.ip_str(ip), 1024 + i % 60000
+
+
 def frame(i, rng):
     k = i % 100
-    src = s.client(1000000 + i)  # a fresh spoofed source per frame
+    src = fresh(i)
     if k < 10:
         return s.udp_frame(src, s.srv((0, 0)), malformed(i, rng))
     if k < 20:
@@ -71,7 +79,7 @@ def frame(i, rng):
         return s.udp_frame(src, (s.SRV_IP[0], 53) if k < 25 else s.srv((1, 1)), junk)
     if k < 65:
         mac, _, _ = src
-        victim = (mac, "198.19.255.%d" % (1 + i % VICTIMS), 53)
+        victim = (mac, "198.18.255.%d" % (1 + i % VICTIMS), 53)
         attrs = [s.d.response_port(7000 + i % 8)] if k % 5 == 0 else []
         return s.udp_frame(victim, s.srv((0, 0)), s.d.stun(1, s.d.REQUEST, s.tid_of(rng), attrs))
     return s.udp_frame(src, s.srv((0, 0)), s.d.stun(1, s.d.REQUEST, s.tid_of(rng)))
@@ -79,6 +87,8 @@ def frame(i, rng):
 
 def main():
     a = s.args(__doc__, 65500)
+    if a.count > 65535:
+        raise SystemExit("hostile_mix.py: --count at most 65535 (one address each)")
     rng = random.Random(a.seed)
     frames = [frame(i, rng) for i in range(a.count)]
     s.write(a.out, "hostile-mix", frames, {

@@ -254,7 +254,7 @@ def latency_lines(rep):
         r = rep.run(name)
         if not r:
             continue
-        rate = r["runs"][0]["rate_pps"] if r.get("runs") else 0
+        rate = (mmm(r, "rate_pps") or (0,))[0]
         out.append("  %-16s @ %-9s p50 %-22s p99 %-22s p99.9 %s" % (
             who, si(rate, "/s"), fmt(mmm(r, "p50_us"), " us", digits=1),
             fmt(mmm(r, "p99_us"), " us", digits=1), fmt(mmm(r, "p999_us"), " us", digits=1)))
