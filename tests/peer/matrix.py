@@ -10,8 +10,8 @@ rvdp's control socket), rvpeer in the site hosts, natbox between them:
 2. The connectivity matrix: for each allocation mode, every ordered pair of
    the six types (caller in site a, callee in site b): `rvpeer connect`
    against `rvpeer listen --echo`; the strategy must be the one EXPECTED
-   names, the path direct, a message must arrive at the callee and its echo
-   come back. Both peers declare (--nat/--alloc/--delta/--hops) what
+   names (the path direct, or through rvdp's relay where no direct one can
+   exist), a message must arrive at the callee and its echo come back. Both peers declare (--nat/--alloc/--delta/--hops) what
    section 1 measured for their NAT, so the matrix uses the measurement
    without paying for it in every cell. Printed as one table per mode.
    A few cells run again with peers that classify themselves.
@@ -79,12 +79,17 @@ ALLOCS = {
 #             cone (against a restricted cone e1 works: the cone side sends
 #             the bubbles and its address filter admits any port of the
 #             symmetric side);
-#   NO        genuinely impossible without a relay, so the server must refuse
-#             at once with "No Direct Path" (rvpeer exit 1): two symmetric
-#             NATs with random allocation — neither side's mapping toward the
-#             other can be predicted; AS<->AS would take a scan of up to 64512
-#             ports, any pair with a PS side a birthday coincidence of two
-#             random allocators (or such a scan): no bounded budget reaches it.
+#   relay     genuinely impossible without a relay, so the server grants one
+#             on rvdp at once and both peers bind to it and talk through it
+#             (proto/WIRE.md "Relaying"): two symmetric NATs with random
+#             allocation — neither side's mapping toward the other can be
+#             predicted; AS<->AS would take a scan of up to 64512 ports, any
+#             pair with a PS side a birthday coincidence of two random
+#             allocators (or such a scan): no bounded budget reaches it. Same
+#             checks as any cell: the message and its echo, both sides and
+#             rvcontrol agreeing ("relayed").
+#   NO        (no cell now) the server must refuse at once with "No Direct
+#             Path" (rvpeer exit 1): what these cells expected before relays.
 _SEQ = [
     # none      FC        R         PR        AS        PS          <- callee
     ["direct", "direct", "direct", "direct", "direct", "direct"],  # none
@@ -99,8 +104,8 @@ _RANDOM = [
     ["direct", "direct", "direct", "direct", "direct", "direct"],  # FC
     ["direct", "direct", "e1", "e1", "e1", "e1"],  # R
     ["direct", "direct", "e1", "e1", "birthday", "birthday"],  # PR
-    ["direct", "direct", "e1", "birthday", "NO", "NO"],  # AS
-    ["direct", "direct", "e1", "birthday", "NO", "NO"],  # PS
+    ["direct", "direct", "e1", "birthday", "relay", "relay"],  # AS
+    ["direct", "direct", "e1", "birthday", "relay", "relay"],  # PS
 ]
 EXPECTED = {"seq1": _SEQ, "seq2": _SEQ, "random": _RANDOM}
 LEGEND = """\
@@ -108,10 +113,12 @@ LEGEND = """\
         (both sides); every connected cell also carried a message and its echo.
         '!': connected, but not by the expected strategy; FAIL: no working path (the
         check above says why). Any cell unlike EXPECTED in matrix.py is a failed check.
-  NO-DIRECT: the server refused at once with "No Direct Path" — expected (a pass) only
-        where both NATs are symmetric with random allocation: genuinely impossible without
-        a relay, as no port of either side's mapping toward the other can be predicted
-        and no bounded probing finds one (the relay issue closes these cells)"""
+  relay: both NATs symmetric with random allocation — no direct path can exist (no port
+        of either side's mapping toward the other can be predicted, no bounded probing
+        finds one), so rvcontrol grants a relay on rvdp and the peers connect through it
+        (packets: what the peers sent to reach each other through it), with the same
+        message-and-echo check as every other cell
+  NO-DIRECT: the server refused at once with "No Direct Path" (expected nowhere now)"""
 
 CONNECT_WALL_S = 30  # a cell's connect is killed after this long
 NO_DIRECT_WALL_S = 3.0  # "No Direct Path" must come this fast
@@ -456,7 +463,7 @@ def nat_args_for(measured, mode, t):
 
 
 def cell_text(r):
-    if r["outcome"] == "direct":
+    if r["outcome"] == "connected":
         return "%s %dms/%dp%s" % (r["strategy"], r["elapsed_ms"],
                                   r["packets"] + (r.get("callee_packets") or 0),
                                   "" if r["strategy"] == r["expected"] else "!")
@@ -467,7 +474,7 @@ def cell_text(r):
 
 def print_table(mode, results, types):
     print("\n   %s: caller (site a, rows) -> callee (site b, columns)" % ALLOCS[mode][0])
-    w = 19
+    w = 20
     print("   %-6s" % "" + "".join("%-*s" % (w, SHORT[t]) for t in types))
     for ta in types:
         row = "".join("%-*s" % (w, cell_text(results[(mode, ta, tb)])
@@ -556,7 +563,7 @@ def run_cell(rig, mode, ta, tb, args_a, args_b, results, self_classify=False):
         if ok:
             r["outcome"] = "nodirect"
         elif echoed and got_msg:
-            r["outcome"] = "direct"  # a path the design says cannot exist: look at it
+            r["outcome"] = "connected"  # a path the design says cannot exist: look at it
         C.check(ok, "%s: refused at once (%.2f s): %s" % (name, res["secs"], res["error"]),
                 "expected exit 1 with 'No Direct Path' within %.0f s; got exit %s in %.2f s, "
                 "%s\n%s" % (bound, res["rc"], res["secs"],
@@ -564,7 +571,7 @@ def run_cell(rig, mode, ta, tb, args_a, args_b, results, self_classify=False):
         return
     direct = echoed and got_msg
     if direct:
-        r["outcome"] = "direct"
+        r["outcome"] = "connected"
     elif res["rc"] == 1 and "No Direct Path" in res["err"]:
         r["outcome"] = "nodirect"
     problems = []
@@ -577,7 +584,7 @@ def run_cell(rig, mode, ta, tb, args_a, args_b, results, self_classify=False):
             problems.append("strategy %s, expected %s" % (j.get("strategy"), exp))
         if callee.get("strategy") != j.get("strategy") or callee.get("caller") is not False:
             problems.append("the callee reports %s" % callee)
-        if not (outcome or "").startswith("ok"):
+        if not (outcome or "").startswith("relayed" if exp == "relay" else "ok"):
             problems.append("rvcontrol's account of the attempt: %s" % outcome)
     notes = "" if by_itself or not direct else "; the callee did not see the close"
     if problems:
