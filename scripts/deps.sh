@@ -24,7 +24,7 @@ PACKAGES=(
 missing=()
 for p in "${PACKAGES[@]}"; do
 	case "$p" in \#*) continue ;; esac
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+	if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
 		missing+=("$p")
 	fi
 done

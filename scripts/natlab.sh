@@ -199,7 +199,10 @@ build() {
 # True while pid runs natbox (a zombie has an empty command line, and a
 # recycled pid another one).
 is_natbox() {
-	[ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q natbox
+	# No "| grep -q" under pipefail: an early grep exit can fail the pipe.
+	local cmd
+	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	case "$cmd" in *natbox*) return 0 ;; *) return 1 ;; esac
 }
 
 # True while pid exists and is not a zombie.
