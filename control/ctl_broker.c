@@ -491,7 +491,7 @@ static int relay_report(const struct ctl_req *r, const struct ctl_reg *self)
 		return ctl_reply_error(r, RV_C_NOT_FOUND, "no such attempt for this session");
 	if ((r->msg->present & RV_BIT(RV_F_RESULT)) && r->msg->result.code != RV_RES_OK &&
 	    r->msg->result.code != RV_RES_RELAYED)
-		ctl_relay_close(r->c, rl, RV_RES_CLOSED, r->now_ms, r->sink);
+		ctl_relay_end(r->c, rl, RV_RES_CLOSED, r->now_ms, r->sink);
 	rv_msg_init_reply(&m, r->msg, RV_STUN_SUCCESS);
 	m.attempt = r->msg->attempt;
 	m.present |= RV_BIT(RV_F_ATTEMPT);

@@ -171,6 +171,22 @@ void ctl_relay_close(struct ctl *c, struct ctl_relay *r, uint8_t code, uint64_t 
 	memset(r, 0, sizeof(*r));
 }
 
+void ctl_relay_end(struct ctl *c, struct ctl_relay *r, uint8_t code, uint64_t now_ms,
+                   const struct ctl_sink *sink)
+{
+	struct rv_dpc q = { .type = RV_DPC_RELAY_QUERY, .session = r->id };
+
+	if (!c->dp_connected) {
+		ctl_relay_close(c, r, code, now_ms, sink);
+		return;
+	}
+	if (r->closing)
+		return;
+	r->closing = code;
+	r->close_by_ms = now_ms + 1000;
+	sink->dataplane(sink->ctx, &q);
+}
+
 /* Why a relay must end now, or 0. */
 static uint8_t verdict(const struct ctl *c, const struct ctl_relay *r, uint64_t now_ms)
 {
@@ -205,7 +221,7 @@ void ctl_relay_reply(struct ctl *c, const struct rv_dpc *m, uint64_t now_ms,
 			r->use[s].seen_ms = m->side[s].seen_ms;
 	}
 	r->flags = m->relay_flags;
-	why = verdict(c, r, now_ms);
+	why = r->closing ? r->closing : verdict(c, r, now_ms);
 	if (why)
 		ctl_relay_close(c, r, why, now_ms, sink);
 }
@@ -218,9 +234,14 @@ void ctl_relay_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
 
 		if (!r->id)
 			continue;
+		if (r->closing) {
+			if (now_ms >= r->close_by_ms) /* rvdp did not answer */
+				ctl_relay_close(c, r, r->closing, now_ms, sink);
+			continue;
+		}
 		why = verdict(c, r, now_ms);
 		if (why) {
-			ctl_relay_close(c, r, why, now_ms, sink);
+			ctl_relay_end(c, r, why, now_ms, sink);
 			continue;
 		}
 		if (c->dp_connected && now_ms >= r->next_poll_ms) {

@@ -43,7 +43,9 @@ struct ctl_relay {
 	uint8_t flags;              /* RV_DPC_RELAY_*: why the relay refuses traffic */
 	uint64_t opened_ms;
 	uint64_t next_poll_ms;
-	uint8_t why; /* rv_result_code of the direct attempt, NO_PATH when planned */
+	uint8_t why;          /* rv_result_code of the direct attempt, NO_PATH when planned */
+	uint8_t closing;      /* ending for this reason, once rvdp's final count is in */
+	uint64_t close_by_ms; /* ... or at this time without it */
 };
 
 /* Open a relay for attempt a (both sides' locators, NATs and the attempt
@@ -69,6 +71,12 @@ struct ctl_relay *ctl_relay_of(struct ctl *c, uint64_t attempt);
  * RV_RES_CLOSED (a peer closed) ...  Context: ctl loop, in a store batch. */
 void ctl_relay_close(struct ctl *c, struct ctl_relay *r, uint8_t code, uint64_t now_ms,
                      const struct ctl_sink *sink);
+
+/* End it with rvdp's final count: RELAY_QUERY, then ctl_relay_close when
+ * the answer comes (or after a second without one). Standalone, at once.
+ * Context: ctl loop, in a store batch. */
+void ctl_relay_end(struct ctl *c, struct ctl_relay *r, uint8_t code, uint64_t now_ms,
+                   const struct ctl_sink *sink);
 
 /* rvdp's RELAY_REPLY: usage, bound sides, exhausted quotas. */
 void ctl_relay_reply(struct ctl *c, const struct rv_dpc *m, uint64_t now_ms,

@@ -1166,8 +1166,13 @@ Test(relay, an_idle_relay_ends_and_so_does_an_old_one, .init = relay_setup, .fin
 
 	tick_at(T0 + (uint64_t)ctl.conf.relay_idle_s * 1000 - 100);
 	cr_assert_eq(n_rdel, 0);
-	unsigned mark = n_sent;
+	unsigned mark = n_sent, q = n_rq;
 	tick_at(T0 + (uint64_t)ctl.conf.relay_idle_s * 1000 + 100);
+	/* rvdp's final count is asked for first ... */
+	cr_assert_eq(n_rq, q + 1);
+	cr_assert_eq(n_rdel, 0);
+	/* ... and without an answer within a second it ends anyway. */
+	tick_at(T0 + (uint64_t)ctl.conf.relay_idle_s * 1000 + 1200);
 	cr_assert_eq(n_rdel, 1);
 	cr_assert(result_for(&dev_a, mark, &m));
 	cr_assert_eq(m.result.code, RV_RES_RELAY_IDLE);
@@ -1180,6 +1185,7 @@ Test(relay, an_idle_relay_ends_and_so_does_an_old_one, .init = relay_setup, .fin
 	attempt = relayed_pair(g);
 	mark = n_sent;
 	tick_at(T0 + 200000 + 50 * 1000);
+	tick_at(T0 + 200000 + 51 * 1000 + 100);
 	cr_assert(result_for(&dev_b, mark, &m));
 	cr_assert_eq(m.result.code, RV_RES_RELAY_TIME);
 }
@@ -1198,9 +1204,16 @@ Test(relay, a_peer_closing_ends_its_relay_but_a_stranger_cannot, .init = relay_s
 	cr_assert_eq(n_rdel, 0);
 	unsigned mark = n_sent;
 	cr_assert_eq(report(&dev_b, attempt, NULL, 0, &closed), 0);
+	/* Ended with rvdp's final count: what crossed the relay until the
+	 * close is in the statistics, not just what the last poll saw. */
+	cr_assert_eq(n_rdel, 0, "not before rvdp's final count");
+	relay_reply(g[0].relay, 700, 300, 0, T0 + 100, T0 + 200);
 	cr_assert_eq(n_rdel, 1);
 	cr_assert(result_for(&dev_a, mark, &m), "the partner hears it");
 	cr_assert_eq(m.result.code, RV_RES_CLOSED);
+	stat_count = 0;
+	cr_assert_eq(ctl_store_stats_each(st, count_stats, NULL), 0);
+	cr_assert_eq(stat_last.relay_bytes, 1000);
 }
 
 /* A relay-binding probe from d for side `side`, MACed with key. */
