@@ -104,9 +104,8 @@ static void json_run(FILE *out, const struct gen_result *r, double expect)
 	        "\"no_mbuf\":%llu,\"timed\":%llu,\"max_us\":%.3f",
 	        r->secs, r->rate, (unsigned long long)r->offered, (unsigned long long)r->sent,
 	        (unsigned long long)r->refused, (unsigned long long)r->answered,
-	        (unsigned long long)r->tx_bytes,
-	        (unsigned long long)r->rx_bytes, (unsigned long long)r->no_mbuf,
-	        (unsigned long long)r->timed, r->max_us);
+	        (unsigned long long)r->tx_bytes, (unsigned long long)r->rx_bytes,
+	        (unsigned long long)r->no_mbuf, (unsigned long long)r->timed, r->max_us);
 	for (unsigned m = 0; m < M_COUNT; m++)
 		fprintf(out, ",\"%s\":%.6g", metric_key[m], metric(r, m, expect));
 	fputc('}', out);
