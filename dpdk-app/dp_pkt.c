@@ -403,7 +403,7 @@ static enum dp_verdict stun(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16
 	q->fingerprint = m.fp_off != 0;
 	/* RFC 8489 §7.3: a wrong FINGERPRINT means "not STUN": silence, even
 	 * where the message would otherwise earn a 420. */
-	if (q->fingerprint && rv_stun_check_fingerprint(&m) < 0)
+	if (q->fingerprint && rv_stun_check_fingerprint_with(&m, ctx->crc32) < 0)
 		return drop(ctx, DP_C_DROP_STUN_MALFORMED);
 	if (m.nunknown) {
 		q->error = 420;

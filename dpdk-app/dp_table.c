@@ -42,6 +42,10 @@ struct dp_table {
 	/* Our own counter (one writer) so dp_table_count is O(1);
 	 * cds_lfht_count_nodes walks the whole table. */
 	_Atomic size_t count;
+	/* dp_table_expire's place: the session it visits next (a key, not a
+	 * node, which would not outlive a quiescent state). */
+	bool cursor_set;
+	uint64_t cursor;
 };
 
 #define DP_RING_MASK (DP_OBS_RING - 1)
@@ -175,7 +179,28 @@ int dp_table_del(struct dp_table *t, uint64_t session)
 
 size_t dp_table_expire(struct dp_table *t, uint64_t now_ms)
 {
-	return dp_sweep(t, now_ms, false);
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *ln = NULL;
+	size_t removed = 0;
+
+	if (t->cursor_set) {
+		cds_lfht_lookup(t->ht, dp_hash64(t->seed, t->cursor), dp_match, &t->cursor, &it);
+		ln = cds_lfht_iter_get_node(&it);
+	}
+	if (!ln) /* a new round, or the cursor's session went meanwhile */
+		cds_lfht_first(t->ht, &it);
+	for (unsigned i = 0; i < DP_SWEEP_BUDGET && (ln = cds_lfht_iter_get_node(&it)); i++) {
+		struct dp_node *n = caa_container_of(ln, struct dp_node, lfht);
+
+		cds_lfht_next(t->ht, &it);
+		if (n->expires_ms <= now_ms && dp_unlink(t, n, false) == 0)
+			removed++;
+	}
+	ln = cds_lfht_iter_get_node(&it);
+	t->cursor_set = ln != NULL;
+	if (ln)
+		t->cursor = caa_container_of(ln, struct dp_node, lfht)->session;
+	return removed;
 }
 
 size_t dp_table_flush(struct dp_table *t)

@@ -75,8 +75,14 @@ int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_
 /* Remove a session. Returns 0 or -ENOENT.  Context: dp writer thread. */
 int dp_table_del(struct dp_table *t, uint64_t session);
 
-/* Remove every session whose expiry is <= now_ms. Returns how many.
+/* Visit the next DP_SWEEP_BUDGET sessions (in table order, going on where
+ * the last call stopped, round after round) and remove those whose expiry
+ * is <= now_ms. Returns how many. Bounded work per call, so the control
+ * thread's tick costs the same at 1 K and 10 M sessions; a full round
+ * takes count / DP_SWEEP_BUDGET calls (lookups already refuse an expired
+ * session, and rvcontrol deletes what it expires: this is the safety net).
  * Context: dp writer thread. */
+#define DP_SWEEP_BUDGET 4096
 size_t dp_table_expire(struct dp_table *t, uint64_t now_ms);
 
 /* Remove every session (rvcontrol restarted and will repopulate).

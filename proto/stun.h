@@ -199,6 +199,10 @@ uint32_t rv_crc32(uint32_t crc, const void *p, size_t n);
 /* FINGERPRINT (RFC 8489 §14.7): 0 when present and right, RV_EMISSING when
  * absent, RV_EFINGERPRINT when wrong.  Context: pure. */
 int rv_stun_check_fingerprint(const struct rv_stun_msg *m);
+/* The same with the caller's CRC-32 (a hardware one, say: rvdp passes
+ * rte_net_crc); crc(p, n) must equal rv_crc32(0, p, n).  Context: pure. */
+int rv_stun_check_fingerprint_with(const struct rv_stun_msg *m,
+                                   uint32_t (*crc)(const void *p, size_t n));
 
 /* MESSAGE-INTEGRITY (HMAC-SHA1, §14.5) and MESSAGE-INTEGRITY-SHA256 (§14.6,
  * possibly truncated to 16..32 bytes) verified with a key: the short-term

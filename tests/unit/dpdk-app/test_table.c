@@ -568,3 +568,24 @@ Test(table, concurrent_lcores_never_see_a_foreign_key_or_a_torn_observation)
 	cr_assert_gt(ops, 1000);
 	/* teardown: urcu_qsbr_barrier, then destroy — leak-free under ASan. */
 }
+
+Test(table, expiry_is_swept_a_bounded_slice_at_a_time_and_every_round_finishes, .timeout = 20)
+{
+	const uint64_t n = 3 * DP_SWEEP_BUDGET + 17;
+	size_t gone = 0, calls = 0, last;
+
+	for (uint64_t id = 1; id <= n; id++)
+		set(id, 1, id % 2 ? 10 : FAR_MS);
+	do {
+		last = dp_table_expire(t, 100);
+		cr_assert_leq(last, DP_SWEEP_BUDGET, "never more than a slice per call");
+		gone += last;
+		calls++;
+		/* The writer deletes under the sweep's feet too. */
+		if (calls == 2)
+			cr_assert_eq(dp_table_del(t, 2), 0);
+	} while (calls < 10);
+	cr_assert_eq(gone, (n + 1) / 2, "every due session went, in a few rounds");
+	cr_assert_eq(dp_table_count(t), n / 2 - 1);
+	cr_assert_eq(dp_table_expire(t, 100), 0);
+}
