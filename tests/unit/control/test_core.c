@@ -1311,3 +1311,50 @@ Test(relay, standalone_binds_sides_with_the_relay_key_and_forwards_only_between_
 	cr_assert_eq(n_sent, before + 1, "one byte more: dropped");
 	cr_assert_eq(r->use[0].dropped, 1);
 }
+
+Test(core, the_auth_and_locator_roles_are_separable, .init = setup, .fini = teardown)
+{
+	struct ctl_keys k;
+	struct ctl_conf conf = ctl.conf;
+	static struct ctl other;
+	char err[256];
+
+	/* An auth-only process issues tickets and serves nothing else. */
+	ctl.conf.role = CTL_ROLE_AUTH;
+	cr_assert_eq(authenticate(&dev_a), 0);
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), RV_C_FORBIDDEN, "no locator service there");
+	/* A locator-only one takes that ticket, and authenticates nobody. */
+	ctl.conf.role = CTL_ROLE_LOCATOR;
+	cr_assert_eq(do_register(&dev_a, dev_a.hsk), 0);
+	struct rv_msg h, ans;
+	uint8_t t[12];
+	txid(t);
+	rv_msg_init(&h, RV_M_HELLO, RV_STUN_REQUEST, t);
+	h.device_id_len = (uint8_t)strlen(dev_b.id);
+	memcpy(h.device_id, dev_b.id, h.device_id_len);
+	h.present |= RV_BIT(RV_F_DEVICE_ID);
+	exchange(&dev_b, &h, NULL, 0, &ans, NULL);
+	cr_assert_eq(ans.cls, RV_STUN_ERROR);
+	cr_assert_eq(ans.error_code, RV_C_FORBIDDEN, "no auth service there");
+
+	/* A locator-only process needs only the public keys: without the
+	 * signing key and the locator-ID secret it starts; without what it
+	 * verifies tickets with it refuses, naming the file. */
+	k = ctl.keys;
+	k.has_sign = false;
+	memset(k.sign_sk, 0, sizeof(k.sign_sk));
+	k.has_locator_id = false;
+	conf.role = CTL_ROLE_LOCATOR;
+	cr_assert_eq(ctl_init(&other, &conf, &k, st, err, sizeof(err)), 0, "%s", err);
+	k.n_verify = 0;
+	cr_assert_eq(ctl_init(&other, &conf, &k, st, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "auth.pub"), "%s", err);
+	/* And an auth-only one needs its secrets, not the locator's. */
+	k = ctl.keys;
+	k.has_kx_sk = false;
+	conf.role = CTL_ROLE_AUTH;
+	cr_assert_eq(ctl_init(&other, &conf, &k, st, err, sizeof(err)), 0, "%s", err);
+	k.has_sign = false;
+	cr_assert_eq(ctl_init(&other, &conf, &k, st, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "auth.key"), "%s", err);
+}
