@@ -147,6 +147,11 @@ demo:
 bench: all bench-tools
 	$(Q)BUILD=$(BUILD) bash scripts/bench.sh
 
+# Each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.sh; needs clang).
+.PHONY: fuzz
+fuzz:
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/fuzz.sh
+
 install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
 	$(Q)for p in $(PROGRAMS); do install -m 0755 $$p $(DESTDIR)$(PREFIX)/bin/; done

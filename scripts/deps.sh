@@ -17,6 +17,8 @@ PACKAGES=(
 	tcpdump
 	# lint
 	clang-format
+	# fuzzing (make fuzz: clang's libFuzzer and sanitizer runtimes)
+	clang libclang-rt-14-dev
 	# dataplane tools (testpmd, telemetry, dumpcap) and benchmarks
 	dpdk-dev gnuplot-nox
 )
