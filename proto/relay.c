@@ -43,9 +43,13 @@ static bool rate_ok(const struct rv_relay_quota *q, struct rv_relay_use *u, uint
 	if (!q->rate_pps)
 		return true;
 	if (now_ms > u->last_ms) {
-		/* rate_pps datagrams per 1000 ms = rate_pps thousandths per ms. */
-		uint64_t add = (now_ms - u->last_ms) * q->rate_pps;
-		u->tokens_milli = add >= cap - u->tokens_milli ? cap : u->tokens_milli + add;
+		/* rate_pps datagrams per 1000 ms = rate_pps thousandths per ms.
+		 * Compared by division: (now - last) * rate_pps wraps 64 bits
+		 * after a long enough pause at a high enough rate. */
+		uint64_t dt = now_ms - u->last_ms;
+		uint64_t room = u->tokens_milli < cap ? cap - u->tokens_milli : 0;
+		u->tokens_milli =
+		        dt > room / q->rate_pps ? cap : u->tokens_milli + dt * q->rate_pps;
 		u->last_ms = now_ms;
 	}
 	if (u->tokens_milli < 1000)
