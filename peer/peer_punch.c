@@ -359,6 +359,11 @@ void peer_punch_instruct(struct peer_punch *p, const struct peer_instruct *in, u
 		relay_begin(p, in, now_ms);
 		return;
 	}
+	/* BIRTHDAY's hard side has no later step (rvcontrol instructs only the
+	 * easy side again): its assigning packets are out, L listens. Taking
+	 * a count here would spray REPLYs from sockets 2.. count, never opened. */
+	if (birthday_hard(p))
+		return;
 	p->ins.has_target = in->has_target;
 	p->ins.has_range = in->has_range;
 	p->ins.target = in->target;
