@@ -27,7 +27,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "natlab"))
 from lablib import (  # noqa: E402
-    P1, RUN, S1, S2, Checks, judge_padded, judge_rfc3489, judge_rfc5780, sock)
+    P1, PRESET_VERDICTS, RUN, S1, S2, Checks, judge_padded, judge_rfc3489, judge_rfc5780,
+    sock)
 
 BUILD = os.environ.get("BUILD", "build")
 RVDP = os.path.join(BUILD, "rvdp")
@@ -37,10 +38,16 @@ RL = {"--rl-src-bytes": 1024, "--rl-src-bytes-rate": 256,
 C = Checks("dp-lab")
 
 
-def start_rvdp():
-    argv = ["ip", "netns", "exec", "rvl-srv", RVDP, "-l", "0-1", "--no-huge", "-m", "256",
+def start_rvdp(queues=1):
+    """rvdp on the server's veth; with queues > 1, one datapath lcore per
+    RX/TX queue pair (RSS spreads the flows), all lcores on the machine's
+    two cores."""
+    lcores = ["-l", "0-1"] if queues == 1 else \
+        ["--lcores", ",".join(["0@0"] + ["%d@1" % (i + 1) for i in range(queues)])]
+    vdev = "net_af_packet0,iface=eth0" + (",qpairs=%d" % queues if queues > 1 else "")
+    argv = ["ip", "netns", "exec", "rvl-srv", RVDP, *lcores, "--no-huge", "-m", "256",
             "--no-pci", "--file-prefix", "rvdplab%d" % os.getpid(),
-            "--vdev", "net_af_packet0,iface=eth0", "--", "--addr", S1, "--alt-addr", S2,
+            "--vdev", vdev, "--", "--addr", S1, "--alt-addr", S2,
             "--control", os.path.join(RUN, "rvdp.sock"), "--idle-sleep-us", "100", "--json"]
     for k, v in RL.items():
         argv += [k, str(v)]
@@ -158,6 +165,26 @@ def main():
             C.check(ctr.get(name, 0) > 0, "rvdp's exit report counts %s (%d)"
                     % (name, ctr.get(name, 0)))
     C.section("rvdp's own account", counted)
+
+    def two_queues():
+        p = start_rvdp(queues=2)
+        try:
+            line = ""
+            for _ in range(20):  # the lcores may answer before main logs it
+                with open(os.path.join(RUN, "rvdp.log")) as f:
+                    line = next((ln for ln in f if "serving" in ln), "")
+                if line:
+                    break
+                time.sleep(0.1)
+            C.check("2 queue(s), 2 datapath lcore(s)" in line,
+                    "rvdp serves two RX/TX queues with one lcore each", line.strip())
+            judge_rfc3489(C, S1, presets={k: PRESET_VERDICTS[k]
+                                          for k in ("restricted", "port-symmetric")})
+        finally:
+            ctr2 = stop_rvdp(p)
+        C.check(ctr2.get("tx_binding_classic", 0) > 0, "and answered on them (%d)"
+                % ctr2.get("tx_binding_classic", 0))
+    C.section("two queues (RSS), two datapath lcores", two_queues)
     return C.finish()
 
 
