@@ -315,7 +315,7 @@ static void fall_back(struct ctl *c, struct ctl_attempt *a, uint8_t why, uint64_
 	struct rv_msg m;
 
 	a->step++;
-	if (relay_start(c, a, why, now_ms, sink))
+	if (!a->no_relay && relay_start(c, a, why, now_ms, sink))
 		return;
 	for (int s = 0; s < 2; s++) {
 		memset(&m, 0, sizeof(m));
@@ -409,9 +409,12 @@ int ctl_loc_connect(const struct ctl_req *r)
 		pref = (enum rv_strategy)q->role.strategy;
 	if (rv_plan_pick(&self.nat, &peer.nat, pref, &plan) < 0)
 		return ctl_reply_error(r, RV_C_BAD_REQUEST, "NAT not classified: classify first");
-	if (!plan.direct && (!c->conf.relay_mb || !ctl_relay_addr(c).family))
+	bool no_relay = (q->present & RV_BIT(RV_F_ROLE)) && (q->role.flags & RV_ROLE_NO_RELAY);
+	if (!plan.direct && (no_relay || !c->conf.relay_mb || !ctl_relay_addr(c).family))
 		return ctl_reply_error(r, RV_C_NO_DIRECT_PATH,
-		                       "only a relay can connect these NATs, and relays are off");
+		                       no_relay ? "no direct path between these NATs"
+		                                : "only a relay can connect these NATs, and relays "
+		                                  "are off");
 	for (unsigned i = 0; i < CTL_ATTEMPTS && !a; i++)
 		if (c->attempts[i].phase == CTL_PH_FREE)
 			a = &c->attempts[i];
@@ -424,6 +427,7 @@ int ctl_loc_connect(const struct ctl_req *r)
 	while (!a->id || find(c, a->id));
 	randombytes_buf(a->key, sizeof(a->key));
 	a->strategy = (uint8_t)(plan.direct ? plan.strategy : RV_STRAT_RELAY);
+	a->no_relay = no_relay;
 	a->sender = plan.sender == RV_ROLE_CALLER ? 0 : 1;
 	a->phase = CTL_PH_PROBING;
 	a->started_ms = r->now_ms;

@@ -56,6 +56,7 @@ struct ctl_attempt {
 	uint8_t sender;   /* 0 caller, 1 callee: who sends bubbles */
 	uint8_t phase;    /* enum ctl_phase */
 	uint8_t step;     /* which instruction comes next */
+	bool no_relay;    /* the caller asked for a direct path or nothing */
 	uint64_t started_ms, deadline_ms;
 	struct ctl_side side[2]; /* [0] caller, [1] callee */
 };

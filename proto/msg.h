@@ -224,7 +224,8 @@ enum rv_strategy {
 	RV_STRAT_RELAY = 7,
 	RV_STRAT_COUNT
 };
-#define RV_ROLE_SWAPPED 0x01u /* roles exchanged relative to the caller */
+#define RV_ROLE_SWAPPED  0x01u /* roles exchanged relative to the caller */
+#define RV_ROLE_NO_RELAY 0x02u /* CONNECT: a direct path or nothing (an upgrade try) */
 struct rv_role_info {
 	uint8_t role;     /* enum rv_role_kind */
 	uint8_t strategy; /* enum rv_strategy */

@@ -1358,3 +1358,35 @@ Test(core, the_auth_and_locator_roles_are_separable, .init = setup, .fini = tear
 	cr_assert_eq(ctl_init(&other, &conf, &k, st, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "auth.key"), "%s", err);
 }
+
+/* An upgrade try: CONNECT asking for a direct path or nothing. */
+static int connect_direct_only(struct device *from, const struct device *to, struct rv_msg *ans)
+{
+	struct rv_msg m;
+
+	session_msg(from, RV_M_CONNECT, &m);
+	memcpy(m.locator, to->locator, 16);
+	m.role = (struct rv_role_info){ RV_ROLE_SENDER, RV_STRAT_AUTO, 0, RV_ROLE_NO_RELAY };
+	m.present |= RV_BIT(RV_F_LOCATOR) | RV_BIT(RV_F_ROLE);
+	return ask(from, &m, ans);
+}
+
+Test(relay, an_upgrade_try_never_falls_back_to_a_relay, .init = relay_setup, .fini = teardown)
+{
+	struct rv_msg ans, m;
+
+	two_registered();
+	set_nat(&dev_a, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	set_nat(&dev_b, RV_NAT_PORT_SYMMETRIC, RV_ALLOC_RANDOM);
+	cr_assert_eq(connect_direct_only(&dev_a, &dev_b, &ans), RV_C_NO_DIRECT_PATH);
+	cr_assert_eq(n_rset, 0);
+	set_nat(&dev_a, RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL);
+	set_nat(&dev_b, RV_NAT_PORT_RESTRICTED, RV_ALLOC_SEQUENTIAL);
+	cr_assert_eq(connect_direct_only(&dev_a, &dev_b, &ans), 0);
+	unsigned mark = n_sent;
+	struct rv_result timeout = { RV_RES_TIMEOUT, RV_STRAT_E1, 5000, 40 };
+	cr_assert_eq(report(&dev_b, ans.attempt, NULL, 0, &timeout), 0);
+	cr_assert_eq(n_rset, 0, "no relay for an upgrade try");
+	cr_assert(result_for(&dev_a, mark, &m));
+	cr_assert_eq(m.result.code, RV_RES_NO_PATH);
+}
