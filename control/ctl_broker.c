@@ -409,6 +409,12 @@ int ctl_loc_connect(const struct ctl_req *r)
 		pref = (enum rv_strategy)q->role.strategy;
 	if (rv_plan_pick(&self.nat, &peer.nat, pref, &plan) < 0)
 		return ctl_reply_error(r, RV_C_BAD_REQUEST, "NAT not classified: classify first");
+	/* Relay first (the caller wants connectivity at once and upgrades
+	 * later): granted like a pair no punching can join, when relays are. */
+	bool relay_first = (q->present & RV_BIT(RV_F_ROLE)) && q->role.strategy == RV_STRAT_RELAY &&
+	                   c->conf.relay_mb && ctl_relay_addr(c).family;
+	if (relay_first)
+		plan.direct = false;
 	bool no_relay = (q->present & RV_BIT(RV_F_ROLE)) && (q->role.flags & RV_ROLE_NO_RELAY);
 	if (!plan.direct && (no_relay || !c->conf.relay_mb || !ctl_relay_addr(c).family))
 		return ctl_reply_error(r, RV_C_NO_DIRECT_PATH,

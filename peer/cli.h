@@ -48,6 +48,8 @@ struct cli {
 	char attr[400];
 	bool seeking, json, timeline, verbose;
 	uint32_t timeout_ms;
+	bool relay_first;
+	uint32_t upgrade_s;
 	/* Options of one command (listed by the command table). */
 	uint32_t stay_s, count;
 	bool echo, chat;

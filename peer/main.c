@@ -69,6 +69,10 @@ static const struct rv_opt opts[] = {
 	  "tell the server this peer wants a partner" },
 	{ "timeout", 't', RV_OPT_UINT, SZ(timeout_ms), O(timeout_ms), 100, 3600000, NULL, "MS",
 	  "limit of each blocking step" },
+	{ "relay-first", 0, RV_OPT_BOOL, SZ(relay_first), O(relay_first), 0, 0, NULL, NULL,
+	  "connect: through the server's relay at once, then move to a direct path" },
+	{ "upgrade-every", 0, RV_OPT_UINT, SZ(upgrade_s), O(upgrade_s), 1, 86400, NULL, "S",
+	  "a relayed connection tries for a direct path after S s, then less often" },
 	{ "json", 0, RV_OPT_BOOL, SZ(json), O(json), 0, 0, NULL, NULL,
 	  "machine-readable output: one JSON object per result" },
 	{ "timeline", 'T', RV_OPT_BOOL, SZ(timeline), O(timeline), 0, 0, NULL, NULL,
@@ -336,6 +340,8 @@ static int session_open(struct cli *c, enum stage upto, struct session *s)
 	memcpy(conf.nickname, c->nickname, sizeof(conf.nickname));
 	memcpy(conf.group, c->group, sizeof(conf.group));
 	conf.timeout_ms = c->timeout_ms;
+	conf.relay_first = c->relay_first;
+	conf.upgrade_ms = c->upgrade_s ? c->upgrade_s * 1000u : 0;
 	conf.timeline = c->timeline ? on_timeline : NULL;
 	s->declared = conf.nat.type != RV_NAT_UNKNOWN;
 	s->p = rvp_create(&conf);

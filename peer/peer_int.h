@@ -64,9 +64,10 @@ struct peer_attempt {
 	uint16_t probe_seq;
 };
 
-#define PEER_EARLY          8
-#define PEER_RELAY_GRACE_MS 3000 /* a relay INSTRUCT may follow a failed try */
-#define PEER_EARLY_MS       2000
+#define PEER_EARLY           8
+#define PEER_RELAY_GRACE_MS  3000 /* a relay INSTRUCT may follow a failed try */
+#define PEER_RELAY_LINGER_MS 2000 /* an upgraded path keeps the relay this long */
+#define PEER_EARLY_MS        2000
 
 struct rvp_conn {
 	struct rvp *p;
@@ -87,6 +88,13 @@ struct rvp_conn {
 	struct rv_relay_grant relay;
 	uint8_t relay_key[16];
 	uint16_t bind_seq;
+	/* Upgrade: the next direct try, its interval; once moved to a direct
+	 * path the relay's socket lingers (in-flight datagrams still arrive
+	 * through it) and the relay is released after PEER_RELAY_LINGER_MS. */
+	uint64_t upgrade_next_ms;
+	uint32_t upgrade_wait_ms;
+	int relay_fd; /* -1: none */
+	uint64_t relay_release_ms;
 	unsigned rx_head, rx_n;
 	uint16_t rx_len[PEER_RXQ];
 	uint8_t rx[PEER_RXQ][RV_PDG_MAX_PAYLOAD];

@@ -63,6 +63,8 @@ struct rvp *rvp_create(const struct rvp_conf *conf)
 		p->conf.keepalive_ms = 10000;
 	if (!p->conf.dead_ms)
 		p->conf.dead_ms = 35000;
+	if (!p->conf.upgrade_ms)
+		p->conf.upgrade_ms = 30000;
 	if (p->conf.dead_ms < 2 * p->conf.keepalive_ms)
 		p->conf.dead_ms = 2 * p->conf.keepalive_ms;
 	p->t0 = peer_now_ms();

@@ -45,6 +45,13 @@ struct rvp_conf {
 	 * (default 10000, under common NAT UDP timeouts), and the path is dead
 	 * after dead_ms without hearing the partner (default 35000). */
 	uint32_t keepalive_ms, dead_ms;
+	/* A relayed path (the caller's side) tries for a direct one after
+	 * upgrade_ms (default 30000), then at doubling intervals up to 8x;
+	 * UINT32_MAX: never. Traffic moves over once one is found. */
+	uint32_t upgrade_ms;
+	/* rvp_connect: through the relay at once (connectivity first), then
+	 * upgrade as above. */
+	bool relay_first;
 	/* Each step of what the peer does, as a line of text (may be NULL). */
 	void (*timeline)(void *ctx, const char *line);
 	void *timeline_ctx;

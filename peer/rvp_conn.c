@@ -162,12 +162,60 @@ static void report_result(struct rvp *p, struct peer_attempt *a, uint8_t code)
 }
 
 /* The attempt succeeded on (sock, to): make it a connection. */
+/* The relayed connection with this partner, if any. */
+static struct rvp_conn *relayed_with(struct rvp *p, const uint8_t partner[RV_LOCATOR_LEN])
+{
+	for (unsigned i = 0; i < PEER_CONNS; i++) {
+		struct rvp_conn *c = &p->conns[i];
+		if (c->used && !c->closed && c->relayed &&
+		    !memcmp(c->info.partner_locator, partner, RV_LOCATOR_LEN))
+			return c;
+	}
+	return NULL;
+}
+
+/* A direct path to a partner we reach through a relay: the connection
+ * moves onto it (same key, same attempt ID on the data, so the partner's
+ * connection takes it as is); the relay's socket lingers for what is still
+ * in flight, then the relay is released. */
+static void upgrade(struct rvp *p, struct peer_attempt *a, const struct peer_act *x,
+                    struct rvp_conn *c)
+{
+	char s[RV_ADDR_STRLEN];
+
+	report_result(p, a, RV_RES_OK);
+	c->relay_fd = c->own_fd ? c->fd : -1;
+	c->relay_release_ms = peer_now_ms() + PEER_RELAY_LINGER_MS;
+	c->fd = a->fds[x->sock];
+	c->own_fd = x->sock != 0;
+	c->to = x->to;
+	c->relayed = c->info.relayed = false;
+	c->info.partner = x->to;
+	c->info.strategy = a->punch.ins.strategy;
+	if (c->own_fd) {
+		peer_unwatch(p, c->fd);
+		a->fds[x->sock] = -1;
+		(void)peer_watch(p, c->fd, TAG(TAG_CONN, (unsigned)(c - p->conns), 0));
+	}
+	peer_log(p, "upgraded: a direct path to %s (%s); the relay is released in %u ms",
+	         rv_addr_fmt(&x->to, s, sizeof(s)), rv_strategy_str(c->info.strategy),
+	         PEER_RELAY_LINGER_MS);
+	close_attempt(p, a);
+}
+
 static void establish(struct rvp *p, unsigned slot, const struct peer_act *x)
 {
 	struct peer_attempt *a = &p->attempts[slot];
 	struct rvp_conn *c = NULL;
 	char s[RV_ADDR_STRLEN];
 
+	if (a->punch.ins.strategy != RV_STRAT_RELAY) {
+		struct rvp_conn *r = relayed_with(p, a->partner);
+		if (r) {
+			upgrade(p, a, x, r);
+			return;
+		}
+	}
 	for (unsigned i = 0; i < PEER_CONNS && !c; i++)
 		if (!p->conns[i].used)
 			c = &p->conns[i];
@@ -185,6 +233,7 @@ static void establish(struct rvp *p, unsigned slot, const struct peer_act *x)
 	c->to = x->to;
 	c->fd = a->fds[x->sock];
 	c->own_fd = x->sock != 0;
+	c->relay_fd = -1;
 	c->last_rx_ms = c->last_tx_ms = peer_now_ms();
 	c->info = (struct rvp_info){ .partner = x->to,
 		                     .strategy = a->punch.ins.strategy,
@@ -195,6 +244,10 @@ static void establish(struct rvp *p, unsigned slot, const struct peer_act *x)
 		c->relayed = c->info.relayed = true;
 		c->relay = a->punch.ins.relay;
 		memcpy(c->relay_key, a->relay_key, sizeof(c->relay_key));
+		c->upgrade_wait_ms = p->conf.upgrade_ms;
+		c->upgrade_next_ms = p->conf.upgrade_ms == UINT32_MAX
+		                             ? UINT64_MAX
+		                             : peer_now_ms() + p->conf.upgrade_ms;
 	}
 	memcpy(c->info.partner_locator, a->partner, RV_LOCATOR_LEN);
 	if (c->own_fd) {
@@ -519,10 +572,13 @@ void peer_on_conn_packet(struct rvp *p, struct rvp_conn *c, const uint8_t *buf, 
 	struct rv_pdg d;
 
 	(void)p;
-	if (c->relayed) {
+	if (c->relay.channel && rv_relay_is_chdata(buf, len)) {
+		/* Through the relay (also while an upgraded path's relay lingers). */
 		buf = pdg_in(buf, &len, &c->relay);
 		if (!buf)
-			return; /* our binding's answer, or noise */
+			return;
+	} else if (c->relayed) {
+		return; /* our binding's answer, or noise */
 	}
 	if (rv_pdg_decode(buf, len, c->key, &d) < 0 || d.attempt != c->attempt)
 		return;
@@ -557,6 +613,9 @@ void peer_on_conn_packet(struct rvp *p, struct rvp_conn *c, const uint8_t *buf, 
 	}
 }
 
+static void upgrade_try(struct rvp *p, struct rvp_conn *c, uint64_t now_ms);
+static void relay_release(struct rvp *p, struct rvp_conn *c);
+
 void peer_timers(struct rvp *p, uint64_t now_ms)
 {
 	for (unsigned i = 0; i < PEER_ATTEMPTS; i++) {
@@ -586,7 +645,46 @@ void peer_timers(struct rvp *p, uint64_t now_ms)
 				conn_bind(p, c); /* the NAT may have moved our mapping */
 			c->last_tx_ms = now_ms;
 		}
+		if (c->used && !c->closed && c->relayed && c->info.caller &&
+		    now_ms >= c->upgrade_next_ms)
+			upgrade_try(p, c, now_ms);
+		if (c->used && c->relay_fd >= 0 && now_ms >= c->relay_release_ms)
+			relay_release(p, c);
 	}
+}
+
+/* The caller of a relayed connection asks, now and then, for a direct
+ * path to the same partner (and nothing else: no second relay). */
+static void upgrade_try(struct rvp *p, struct rvp_conn *c, uint64_t now_ms)
+{
+	struct rv_msg m;
+
+	peer_req(p, &m, RV_M_CONNECT);
+	memcpy(m.locator, c->info.partner_locator, RV_LOCATOR_LEN);
+	m.role = (struct rv_role_info){ RV_ROLE_SENDER, RV_STRAT_AUTO, 0, RV_ROLE_NO_RELAY };
+	m.present |= RV_BIT(RV_F_LOCATOR) | RV_BIT(RV_F_ROLE);
+	(void)peer_post(p, &m, p->msg_key, sizeof(p->msg_key));
+	peer_log(p, "relayed: asking for a direct path again (next in %u s)",
+	         c->upgrade_wait_ms * 2 / 1000);
+	if (c->upgrade_wait_ms < p->conf.upgrade_ms * 8u)
+		c->upgrade_wait_ms *= 2;
+	c->upgrade_next_ms = now_ms + c->upgrade_wait_ms;
+}
+
+/* After an upgrade: nothing more can come through the relay; free it. */
+static void relay_release(struct rvp *p, struct rvp_conn *c)
+{
+	struct rv_msg m;
+
+	peer_unwatch(p, c->relay_fd);
+	close(c->relay_fd);
+	c->relay_fd = -1;
+	peer_req(p, &m, RV_M_REPORT);
+	m.attempt = c->attempt;
+	m.result = (struct rv_result){ RV_RES_CLOSED, RV_STRAT_RELAY, 0, 0 };
+	m.present |= RV_BIT(RV_F_ATTEMPT) | RV_BIT(RV_F_RESULT);
+	(void)peer_post(p, &m, p->msg_key, sizeof(p->msg_key));
+	peer_log(p, "relay released");
 }
 
 uint64_t peer_conn_next(const struct rvp *p)
@@ -604,6 +702,10 @@ uint64_t peer_conn_next(const struct rvp *p)
 			next = c->last_tx_ms + p->conf.keepalive_ms;
 		if (c->last_rx_ms + p->conf.dead_ms < next)
 			next = c->last_rx_ms + p->conf.dead_ms;
+		if (c->relayed && c->info.caller && c->upgrade_next_ms < next)
+			next = c->upgrade_next_ms;
+		if (c->relay_fd >= 0 && c->relay_release_ms < next)
+			next = c->relay_release_ms;
 	}
 	return next;
 }
@@ -627,6 +729,10 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 	peer_req(p, &m, RV_M_CONNECT);
 	memcpy(m.locator, locator, RV_LOCATOR_LEN);
 	m.present |= RV_BIT(RV_F_LOCATOR);
+	if (p->conf.relay_first) {
+		m.role = (struct rv_role_info){ RV_ROLE_SENDER, RV_STRAT_RELAY, 0, 0 };
+		m.present |= RV_BIT(RV_F_ROLE);
+	}
 	rc = peer_call(p, &m, p->msg_key, sizeof(p->msg_key), &ans);
 	if (rc < 0)
 		return rc;
@@ -739,7 +845,11 @@ void rvp_close(struct rvp_conn *c)
 
 	if (n > 0 && !c->closed)
 		(void)conn_out(c, wire, (size_t)n);
-	if (c->relayed && !c->ended) {
+	if (c->relay_fd >= 0) {
+		peer_unwatch(c->p, c->relay_fd);
+		close(c->relay_fd);
+	}
+	if ((c->relayed || c->relay_fd >= 0) && !c->ended) {
 		/* Free the relay now rather than at its idle timeout. */
 		struct rv_msg m;
 		peer_req(c->p, &m, RV_M_REPORT);

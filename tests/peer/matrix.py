@@ -758,12 +758,61 @@ def hostile(rig, measured, times):
         times[title] = time.monotonic() - t0
 
 
+# --- 4. relay first, then a direct path ------------------------------------------
+
+
+def upgrade(rig, measured, times):
+    """`connect --relay-first --upgrade-every 1 --chat` between two port-
+    restricted NATs: the first line crosses the relay, the connection then
+    finds a direct path and moves onto it, the relay is released, and the
+    second line crosses the direct path — both echoed."""
+    t0 = time.monotonic()
+    args = hostile_args(measured)
+    nat("a", *nat_opts("seq1", HOSTILE_NAT))
+    nat("b", *nat_opts("seq1", HOSTILE_NAT))
+    mark = rig.log_mark()
+    lst = Listener(rig, "upgrade", args)
+    reg = lst.registered()
+    C.check(reg is not None, "the callee registered", tail(lst.text(), 15))
+    argv = ["ip", "netns", "exec", "rvl-a1"] + peer_argv(
+        rig, "a", args, extra=["connect", rig.loc["b"], "--relay-first", "--upgrade-every", "1",
+                               "--chat"])
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write("first, through the relay\n")
+        p.stdin.flush()
+        time.sleep(4.0)
+        p.stdin.write("second, after the upgrade\n")
+        p.stdin.flush()
+        time.sleep(1.0)
+        out, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    echoed = [o.get("text") for o in json_lines(out) if o.get("event") == "message"]
+    steps = ("relayed path through", "upgraded: a direct path", "relay released")
+    where = [err.find(s) for s in steps]
+    C.check(p.returncode == 0 and all(w >= 0 for w in where) and where == sorted(where),
+            "relay first, then upgraded to a direct path and the relay released, in order",
+            "exit %s\n%s" % (p.returncode, tail(err, 30)))
+    C.check(echoed == ["first, through the relay", "second, after the upgrade"],
+            "a line before and a line after the move both came back",
+            "echoed %s\n%s" % (echoed, tail(out, 20)))
+    log = rig.log_since(mark)
+    C.check("ended (closed)" in log and "relayed in" in log,
+            "rvcontrol saw the relayed attempt and then the relay closed by its peer",
+            tail(log, 15))
+    lst.exit(2.0)
+    times["upgrade"] = time.monotonic() - t0
+
+
 # --- main ------------------------------------------------------------------------
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="classify,matrix,self,hostile")
+    ap.add_argument("--only", default="classify,matrix,self,hostile,upgrade")
     ap.add_argument("--alloc", default=",".join(ALLOCS))
     ap.add_argument("--types", default=",".join(SHORT[t] for t in TYPES))
     o = ap.parse_args()
@@ -806,6 +855,9 @@ def main():
         if "hostile" in only and rig.loc:
             timed("hostile", "3. hostile cases: each ends in bounded time with a clear error",
                   hostile, rig, measured, htimes)
+        if "upgrade" in only and rig.loc:
+            timed("upgrade", "4. relay first, then a direct path: the connection moves over",
+                  upgrade, rig, measured, htimes)
     finally:
         t0 = time.monotonic()
         print("\n-- teardown")
