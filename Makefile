@@ -152,6 +152,11 @@ bench: all bench-tools
 fuzz:
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/fuzz.sh
 
+# Which product lines each committed corpus reaches (clang coverage, llvm-cov).
+.PHONY: fuzz-cov
+fuzz-cov:
+	$(Q)BUILD=$(BUILD) bash tests/fuzz/coverage.sh
+
 install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
 	$(Q)for p in $(PROGRAMS); do install -m 0755 $$p $(DESTDIR)$(PREFIX)/bin/; done

@@ -18,7 +18,7 @@ PACKAGES=(
 	# lint
 	clang-format
 	# fuzzing (make fuzz: clang's libFuzzer and sanitizer runtimes)
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev llvm
 	# dataplane tools (testpmd, telemetry, dumpcap) and benchmarks
 	dpdk-dev gnuplot-nox
 )

@@ -5,8 +5,11 @@
 #
 #   FUZZ_SECONDS=N     seconds per harness
 #   FUZZ_ONLY="a b"    only these harnesses
-#   FUZZ_MERGE=1       afterwards, merge what added coverage into the
-#                      committed corpus (tests/fuzz/corpus/NAME/, -merge=1)
+#   FUZZ_MERGE=1       afterwards, keep in the committed corpus
+#                      (tests/fuzz/corpus/NAME/) its seed-* and regress-*
+#                      files plus a minimal set of the rest, old and new,
+#                      reaching the same coverage (libFuzzer -merge=1), of
+#                      those at most 4 KB long
 #   FUZZ_ARGS="..."    more libFuzzer flags
 #
 # New inputs go to $BUILD/fuzz/work/NAME, crashes, leaks and timeouts to
@@ -60,8 +63,19 @@ for n in $names; do
 	read -r c f p <<<"${cov:-0 0 0}"
 	rows+=("$(printf '%-7s %12s %9s %6s %7s %6s  %s' "$n" "$execs" "$rate" "$c" "$f" "$p" "$status")")
 	if [ "${FUZZ_MERGE:-0}" = 1 ]; then
-		"$bin" -merge=1 "tests/fuzz/corpus/$n" "$work" >>"$log" 2>&1 ||
+		# Seeds and regressions stay; of the rest (committed and new),
+		# only a set reaching the same coverage (libFuzzer -merge=1).
+		m=$BUILD/fuzz/merge/$n
+		rm -rf "$m" && mkdir -p "$m"
+		cp tests/fuzz/corpus/"$n"/seed-* tests/fuzz/corpus/"$n"/regress-* "$m"/ 2>/dev/null
+		if "$bin" -merge=1 "$m" "tests/fuzz/corpus/$n" "$work" >>"$log" 2>&1; then
+			find "tests/fuzz/corpus/$n" -type f ! -name 'seed-*' ! -name 'regress-*' -delete
+			# Small files only: what is above 4 KB stays in the work dir.
+			find "$m" -type f -size +4k ! -name 'seed-*' ! -name 'regress-*' -delete
+			cp -n "$m"/* "tests/fuzz/corpus/$n"/
+		else
 			echo "fuzz: $n: merge failed (see $log)"
+		fi
 	fi
 done
 

@@ -129,7 +129,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Sign an RV-PROBE as its session's (or relay's) owner would, then redo
- * FINGERPRINT: the fuzzer cannot forge SipHash, the harness can. */
+ * FINGERPRINT and the UDP checksum: the fuzzer cannot forge SipHash, the
+ * harness can. */
 static void resign(uint8_t *frame, size_t len)
 {
 	struct rv_stun_msg m;
@@ -148,6 +149,7 @@ static void resign(uint8_t *frame, size_t len)
 	rv_probe_write(v, &pr);
 	if (m.fp_off)
 		rv_put_u32(stun + m.fp_off + 4, rv_crc32(0, stun, m.fp_off) ^ RV_STUN_FP_XOR);
+	fz_fix_ipv4(frame + 14, len - 14); /* the UDP checksum covers what changed */
 }
 
 /* What dp_pkt sent is well-formed (see the header comment). */
@@ -246,13 +248,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                  .glob_bytes = 4096,
 		                  .glob_bytes_rate = 1024,
 		                  .seed = 5 };
-	struct rv_frag_conf fc = { .slots = 4,
-		                   .max_size = 9000,
-		                   .max_frags = 16,
-		                   .timeout_ms = 2000,
-		                   .seed = 3,
-		                   .l2_len = 14,
-		                   .protos = { 17 } };
+	struct dp_conf dc;
+	struct rv_frag_conf fc;
 	struct rv_frag *frag = (struct rv_frag *)(void *)frag_mem;
 	struct dp_rl *rl = NULL;
 	struct dp_pkt_ctx c = {
@@ -271,6 +268,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.ctr = ctr,
 	};
 
+	/* rvdp's own --frag-* path, with a small table. */
+	dp_conf_defaults(&dc);
+	dc.frag_slots = 4;
+	dc.frag_max_size = 9000;
+	dc.frag_max_frags = 16;
+	dc.frag_timeout_ms = 2000;
+	fc = dp_frag_conf(&dc, 3);
 	FZ_CHECK(rv_frag_size(&fc) <= sizeof(frag_mem) && rv_frag_init(frag, &fc) == 0);
 	if (sel & 4) {
 		rl = calloc(1, dp_rl_size(&rlc));

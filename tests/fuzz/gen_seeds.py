@@ -276,7 +276,7 @@ def gen_dp(cases, frames):
                  dp_input([frame(("198.51.100.20", 41000), ("192.0.2.2", 3479), p)] * 2))
     # Budgets on, mtu 576, no repair: the same Binding many times.
     b = frame(("198.51.100.30", 42000), ("192.0.2.1", 3478), d.stun(1, d.REQUEST, bytes(12)))
-    seed("dp", "budget-flood", dp_input([b] * 24, ctx=0x04 | 0x20, tail=0))
+    seed("dp", "budget-flood", dp_input([b] * 24, ctx=0x04 | 0x20))
     # The load scenarios' frames (a few of each).
     out = tempfile.mkdtemp(prefix="rv-scen-")
     for script, args in (("binding_flood.py", []), ("rfc5780_mix.py", []),
@@ -399,6 +399,17 @@ def gen_nat():
                                            + [raw(hair)]))
     seed("nat", "l2", nat_input("preset = FC", [u8(1) + chunk(arp), u8(1) + chunk(eth),
                                                 tick(300), tick(300)]))
+    unreach = icmp(LAN_H1, S1, 3, 3, bytes(4) + udp(S1, 3478, LAN_H1, 5000)[:28])
+    seed("nat", "icmp-from-lan", nat_input("preset = FC", flow[:2] + [raw(unreach)]))
+    seed("nat", "table-full", nat_input("preset = PS\nmax_mappings = 2\nmax_sessions = 2",
+                                        [raw(udp(LAN_H1, 6000 + i, S1, 3478)) for i in range(4)]))
+    df = bytearray(udp(LAN_H1, 5003, S1, 3478, bytes(1000)))
+    struct.pack_into(">HH", df, 6, 0x4000, 0)
+    struct.pack_into(">H", df, 10, d.ip_checksum(df[:20]))
+    seed("nat", "df-too-big", nat_input("preset = PR\nmtu = 576", [raw(bytes(df)), raw(big)]))
+    seed("nat", "background", nat_input("preset = PS\nalloc = sequential\nlambda = 20\n"
+                                        "lifetime = 1.5", [raw(out1), tick(900), raw(out1),
+                                                           tick(5000), raw(back, True)]))
     # The harness's builder (op 3): a UDP flow and an ICMP error quoting it.
     built = u8(3) + u8(0o40) + u8(0) + u16(5000) + u16(3478) + u16(0) + u16(10) + u16(1) + u8(64)
     seed("nat", "built", nat_input("preset = PR", [built, tick(10)]))
