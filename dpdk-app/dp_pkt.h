@@ -177,6 +177,14 @@ enum dp_verdict dp_pkt_handle(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint
 enum dp_verdict dp_pkt_handle_reassembled(const struct dp_pkt_ctx *ctx, uint8_t *frame,
                                           uint16_t *len, uint16_t cap, struct dp_punt_info *punt);
 
+/* The session an authenticated probe in frame names, so the lcore can
+ * prefetch its lookup for the whole burst first (dp_table_pf_line): true
+ * when frame looks like one at the fixed offsets a probe has (IPv4 without
+ * options, UDP, a STUN request whose first attribute is RV-PROBE, not a
+ * relay bind). Nothing is validated: dp_pkt_handle decides.
+ * Context: pure. */
+bool dp_pkt_probe_session(const uint8_t *frame, uint16_t len, uint64_t *session);
+
 /* Build an Ethernet/IPv4/UDP frame around payload for the control
  * thread's SEND: src/dst are IPv4 rv_addrs, dst_mac the next hop. Returns
  * the frame length or -ENOSPC / -EAFNOSUPPORT.  Context: pure. */

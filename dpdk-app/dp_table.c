@@ -35,8 +35,35 @@ struct dp_node {
 	struct rcu_head rcu;
 };
 
+/* The hint index: a front for lookups that a burst can prefetch. cds_lfht
+ * keeps its buckets to itself, so a lookup is two or three dependent cache
+ * misses (bucket, chain, node) that nothing can start early; with millions
+ * of sessions every probe pays them in series. Here a session's hash picks
+ * one 64-byte line of DP_HINT_WAYS words, each a node pointer tagged with
+ * the hash's top 16 bits: the lcore prefetches that line for every probe
+ * of a burst, then each probe's node, then handles the burst with both in
+ * cache (dp_table_prefetch). The index is only a cache of the table: a
+ * session missing from it (its line was full, or its pointer does not fit
+ * 48 bits) is found by cds_lfht as before, and the writer drops a node's
+ * word before the node's grace period starts, so a pointer read from here
+ * is as safe as one from the table. One line per eight table buckets:
+ * 8 bytes a bucket, at most 8 ways per 8 sessions. */
+#define DP_HINT_WAYS 8
+#define DP_HINT_PTR  ((UINT64_C(1) << 48) - 1)
+
+struct dp_hint_line {
+	_Alignas(64) _Atomic uint64_t way[DP_HINT_WAYS];
+};
+
+struct dp_hints {
+	unsigned long mask; /* lines - 1 */
+	struct rcu_head rcu;
+	struct dp_hint_line line[];
+};
+
 struct dp_table {
 	struct cds_lfht *ht;
+	struct dp_hints *_Atomic hints; /* replaced when the table grows */
 	uint64_t seed;
 	unsigned long buckets, max_buckets; /* now, and at most (dp_lfht_grow) */
 	/* Our own counter (one writer) so dp_table_count is O(1);
@@ -56,11 +83,131 @@ static int dp_match(struct cds_lfht_node *ln, const void *key)
 	return caa_container_of(ln, struct dp_node, lfht)->session == *(const uint64_t *)key;
 }
 
+/* --- the hint index (see struct dp_hints) --- */
+
+static struct dp_hints *dp_hints_new(unsigned long table_buckets)
+{
+	unsigned long lines = table_buckets / DP_HINT_WAYS ? table_buckets / DP_HINT_WAYS : 1;
+	size_t bytes = sizeof(struct dp_hints) + lines * sizeof(struct dp_hint_line);
+	struct dp_hints *hs = aligned_alloc(_Alignof(struct dp_hint_line),
+	                                    (bytes + 63) & ~(size_t)63);
+
+	if (!hs)
+		return NULL;
+	memset(hs, 0, bytes);
+	hs->mask = lines - 1;
+	return hs;
+}
+
+static void dp_hints_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct dp_hints, rcu));
+}
+
+static struct dp_hint_line *dp_hint_line(const struct dp_hints *hs, unsigned long h)
+{
+	return (struct dp_hint_line *)&hs->line[h & hs->mask];
+}
+
+/* The word for n under hash h; 0 when its pointer does not fit. */
+static uint64_t dp_hint_word(unsigned long h, const struct dp_node *n)
+{
+	uint64_t p = (uint64_t)(uintptr_t)n;
+
+	return p & ~DP_HINT_PTR ? 0 : ((uint64_t)h & ~DP_HINT_PTR) | p;
+}
+
+static struct dp_node *dp_hint_node(uint64_t w)
+{
+	return (struct dp_node *)(uintptr_t)(w & DP_HINT_PTR);
+}
+
+/* Forget n (writer; before n's grace period starts). */
+static void dp_hint_drop(struct dp_hints *hs, unsigned long h, const struct dp_node *n)
+{
+	struct dp_hint_line *l = dp_hint_line(hs, h);
+
+	for (unsigned w = 0; w < DP_HINT_WAYS; w++)
+		if (dp_hint_node(atomic_load_explicit(&l->way[w], memory_order_relaxed)) == n)
+			atomic_store_explicit(&l->way[w], 0, memory_order_relaxed);
+}
+
+/* Index n, in old's word when n replaced old, else in a free one, else in
+ * place of one chosen by the hash (that node is still in the table). The
+ * release store publishes n's fields with the word (writer). */
+static void dp_hint_put(struct dp_hints *hs, unsigned long h, const struct dp_node *n,
+                        const struct dp_node *old)
+{
+	struct dp_hint_line *l = dp_hint_line(hs, h);
+	uint64_t word = dp_hint_word(h, n);
+	int at = -1, free_way = -1;
+
+	for (unsigned w = 0; w < DP_HINT_WAYS; w++) {
+		uint64_t v = atomic_load_explicit(&l->way[w], memory_order_relaxed);
+
+		if (old && dp_hint_node(v) == old)
+			at = (int)w;
+		else if (!v && free_way < 0)
+			free_way = (int)w;
+	}
+	if (!word) {
+		if (at >= 0)
+			atomic_store_explicit(&l->way[at], 0, memory_order_relaxed);
+		return;
+	}
+	if (at < 0)
+		at = free_way >= 0 ? free_way : (int)(h >> 40 & (DP_HINT_WAYS - 1));
+	atomic_store_explicit(&l->way[at], word, memory_order_release);
+}
+
+/* The indexed node for session, or NULL (then ask the table). With check
+ * false, the first node whose tag matches, unchecked (for prefetching: it
+ * does not wait for the node). */
+static struct dp_node *dp_hint_find(struct dp_table *t, unsigned long h, uint64_t session,
+                                    bool check)
+{
+	const struct dp_hints *hs = atomic_load_explicit(&t->hints, memory_order_acquire);
+	struct dp_hint_line *l = dp_hint_line(hs, h);
+	uint64_t tag = (uint64_t)h & ~DP_HINT_PTR;
+
+	for (unsigned w = 0; w < DP_HINT_WAYS; w++) {
+		uint64_t v = atomic_load_explicit(&l->way[w], memory_order_acquire);
+
+		if (v && (v & ~DP_HINT_PTR) == tag &&
+		    (!check || dp_hint_node(v)->session == session))
+			return dp_hint_node(v);
+	}
+	return NULL;
+}
+
+/* The table grew: a bigger index with every node, published for readers;
+ * the old one goes after a grace period. On ENOMEM the old one stays (it
+ * still works, only fuller). Writer, holding no node. */
+static void dp_hints_regrow(struct dp_table *t)
+{
+	struct dp_hints *hs = dp_hints_new(t->buckets), *old = t->hints;
+	struct cds_lfht_iter it;
+	struct dp_node *n;
+
+	if (!hs)
+		return;
+	cds_lfht_for_each_entry(t->ht, &it, n, lfht)
+	{
+		dp_hint_put(hs, dp_hash64(t->seed, n->session), n, NULL);
+	}
+	atomic_store_explicit(&t->hints, hs, memory_order_release);
+	urcu_qsbr_call_rcu(&old->rcu, dp_hints_free_rcu);
+}
+
 static struct dp_node *dp_find(struct dp_table *t, uint64_t session)
 {
-	struct cds_lfht_node *ln =
-	        dp_lfht_find(t->ht, dp_hash64(t->seed, session), dp_match, &session);
+	unsigned long h = dp_hash64(t->seed, session);
+	struct dp_node *n = dp_hint_find(t, h, session, true);
+	struct cds_lfht_node *ln;
 
+	if (n)
+		return n;
+	ln = dp_lfht_find(t->ht, h, dp_match, &session);
 	return ln ? caa_container_of(ln, struct dp_node, lfht) : NULL;
 }
 
@@ -73,6 +220,8 @@ static void dp_node_free_rcu(struct rcu_head *head)
  * is freed after a grace period, except at destroy when none can. */
 static int dp_unlink(struct dp_table *t, struct dp_node *n, bool free_now)
 {
+	if (!free_now)
+		dp_hint_drop(t->hints, dp_hash64(t->seed, n->session), n);
 	if (cds_lfht_del(t->ht, &n->lfht) != 0)
 		return -ENOENT;
 	atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
@@ -124,7 +273,11 @@ struct dp_table *dp_table_create(uint64_t seed, unsigned long init_buckets,
 	 * by a flush keeps its size for rvcontrol's refill. */
 	t->ht = cds_lfht_new_flavor(init_buckets, init_buckets, max_buckets, DP_LFHT_FLAGS,
 	                            &urcu_qsbr_flavor, NULL);
-	if (!t->ht) {
+	t->hints = dp_hints_new(init_buckets);
+	if (!t->ht || !t->hints) {
+		if (t->ht)
+			cds_lfht_destroy(t->ht, NULL);
+		free(t->hints);
 		free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -142,14 +295,16 @@ void dp_table_destroy(struct dp_table *t)
 	online = dp_offline_begin();
 	cds_lfht_destroy(t->ht, NULL);
 	dp_offline_end(online);
+	free(t->hints);
 	free(t);
 }
 
 int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_LEN],
                  uint64_t expires_ms, uint32_t rate_pps, uint32_t burst)
 {
-	struct cds_lfht_node *old;
-	struct dp_node *n = aligned_alloc(_Alignof(struct dp_node), sizeof(*n));
+	unsigned long h = dp_hash64(t->seed, session), buckets = t->buckets;
+	struct cds_lfht_node *ln;
+	struct dp_node *n = aligned_alloc(_Alignof(struct dp_node), sizeof(*n)), *old;
 
 	if (!n)
 		return -ENOMEM;
@@ -160,13 +315,16 @@ int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_
 	dp_bucket_init(&n->rate, rate_pps, burst);
 	/* add_replace orders the stores above before publication (full
 	 * barrier), and a lookup never sees zero or two nodes for the ID. */
-	old = cds_lfht_add_replace(t->ht, dp_hash64(t->seed, session), dp_match, &session,
-	                           &n->lfht);
-	if (old)
-		urcu_qsbr_call_rcu(&caa_container_of(old, struct dp_node, lfht)->rcu,
-		                   dp_node_free_rcu);
-	else
-		dp_lfht_added(t->ht, &t->count, &t->buckets, t->max_buckets);
+	ln = cds_lfht_add_replace(t->ht, h, dp_match, &session, &n->lfht);
+	old = ln ? caa_container_of(ln, struct dp_node, lfht) : NULL;
+	dp_hint_put(t->hints, h, n, old);
+	if (old) {
+		urcu_qsbr_call_rcu(&old->rcu, dp_node_free_rcu);
+		return 0;
+	}
+	dp_lfht_added(t->ht, &t->count, &t->buckets, t->max_buckets);
+	if (t->buckets != buckets)
+		dp_hints_regrow(t);
 	return 0;
 }
 
@@ -266,6 +424,36 @@ int dp_table_lookup(struct dp_table *t, uint64_t session, uint64_t now_ms, struc
 	out->expires_ms = n->expires_ms;
 	out->node = n;
 	return 0;
+}
+
+void dp_table_pf_line(struct dp_table *t, uint64_t session, struct dp_pf *pf)
+{
+	const struct dp_hints *hs = atomic_load_explicit(&t->hints, memory_order_acquire);
+
+	pf->hash = dp_hash64(t->seed, session);
+	pf->node = NULL;
+	__builtin_prefetch(dp_hint_line(hs, pf->hash), 0, 3);
+}
+
+void dp_table_pf_node(struct dp_table *t, uint64_t session, struct dp_pf *pf)
+{
+	struct dp_node *n = dp_hint_find(t, pf->hash, session, false);
+
+	pf->node = n;
+	if (n) { /* for writing: the rate bucket, then obs_head */
+		__builtin_prefetch(n, 1, 3);
+		__builtin_prefetch((const char *)n + 64, 1, 3);
+	}
+}
+
+void dp_table_pf_ring(const struct dp_pf *pf)
+{
+	struct dp_node *n = pf->node;
+
+	if (n)
+		__builtin_prefetch(&n->ring[atomic_load_explicit(&n->obs_head, memory_order_relaxed) &
+		                            DP_RING_MASK],
+		                   1, 3);
 }
 
 bool dp_table_rate(const struct dp_ref *ref, uint64_t now_ms)

@@ -107,6 +107,23 @@ size_t dp_table_node_bytes(void);
  * now_ms.  Context: lcore (RCU reader, online). */
 int dp_table_lookup(struct dp_table *t, uint64_t session, uint64_t now_ms, struct dp_ref *out);
 
+/* Prefetching a burst's lookups. A lookup with millions of sessions is a
+ * few dependent cache misses; a burst hides them by running the steps for
+ * all its probes before handling the first: dp_table_pf_line for each
+ * (the index line the session hashes to), then dp_table_pf_node (the node
+ * that line names, its first two lines), then dp_table_pf_ring (the ring
+ * slot the next observation takes), then dp_table_lookup and the rest find
+ * everything in cache. Hints only: they change nothing, and a session the
+ * index does not hold (or that is absent) is simply not prefetched.
+ * Context: lcore (RCU reader), all in one read-side section. */
+struct dp_pf {
+	unsigned long hash;
+	void *node; /* NULL: nothing to prefetch */
+};
+void dp_table_pf_line(struct dp_table *t, uint64_t session, struct dp_pf *pf);
+void dp_table_pf_node(struct dp_table *t, uint64_t session, struct dp_pf *pf);
+void dp_table_pf_ring(const struct dp_pf *pf);
+
 /* Take one token from the session's probe bucket: true when the probe may
  * be answered. Lock-free and approximate under concurrent lcores (a race
  * can grant a token twice, never block).  Context: lcore (RCU reader),

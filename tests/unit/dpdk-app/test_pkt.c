@@ -931,3 +931,30 @@ Test(counters, every_packet_is_counted_exactly_once)
 	for (int k = 0; k < DP_C_COUNT; k++)
 		cr_assert_str_neq(dp_ctr_name((enum dp_ctr)k), "?");
 }
+
+/* The burst prefetch's look at a frame: the session of a probe, nothing for
+ * anything else (it validates nothing; the handler does). */
+Test(probe, the_prefetch_peek_names_a_probes_session_and_nothing_else)
+{
+	uint8_t stun[128], f[2048], g[2048];
+	uint16_t len =
+	        frame_to(f, sizeof(f), "192.0.2.1:3478", stun, probe_req(stun, 128, 77, 1, key));
+	uint64_t sid = 0;
+
+	cr_assert(dp_pkt_probe_session(f, len, &sid));
+	cr_assert_eq(sid, 77);
+	cr_assert(dp_pkt_probe_session(f, 42 + 24 + RV_PROBE_LEN, &sid));
+	cr_assert_not(dp_pkt_probe_session(f, 42 + 24 + RV_PROBE_LEN - 1, &sid), "truncated");
+	memcpy(g, f, len);
+	g[42 + 24 + 8] = RV_PROBE_RELAY; /* a relay bind looks elsewhere */
+	cr_assert_not(dp_pkt_probe_session(g, len, &sid));
+	memcpy(g, f, len);
+	g[42 + 1] |= 0x10; /* an indication, not a request */
+	cr_assert_not(dp_pkt_probe_session(g, len, &sid));
+	memcpy(g, f, len);
+	g[14] = 0x46; /* IP options move everything */
+	cr_assert_not(dp_pkt_probe_session(g, len, &sid));
+	len = frame_to(f, sizeof(f), "192.0.2.1:3478", stun,
+	               binding(stun, sizeof(stun), NULL, false));
+	cr_assert_not(dp_pkt_probe_session(f, len, &sid), "a plain Binding");
+}

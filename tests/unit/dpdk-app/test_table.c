@@ -396,6 +396,73 @@ Test(table, two_hundred_thousand_sessions_grow_the_table_and_stay_findable, .tim
 	cr_assert_eq(dp_table_flush(t), n);
 }
 
+/* Eight buckets: the hint index is one line of eight ways, so most of
+ * these sessions are only in the table behind it. */
+Test(table, sessions_past_a_full_index_line_are_found_replaced_and_deleted)
+{
+	struct dp_table *small = dp_table_create(7, 8, 8);
+	struct dp_table *keep = t;
+	struct dp_ref ref;
+
+	cr_assert_not_null(small);
+	t = small;
+	for (uint64_t id = 1; id <= 200; id++)
+		set(id, id, FAR_MS);
+	for (uint64_t id = 1; id <= 200; id += 2) /* re-registrations */
+		set(id, id + 1000, FAR_MS);
+	for (uint64_t id = 1; id <= 200; id += 4)
+		cr_assert_eq(dp_table_del(small, id), 0);
+	for (uint64_t id = 1; id <= 200; id++) {
+		int rc = dp_table_lookup(small, id, 0, &ref);
+
+		if (id % 4 == 1) {
+			cr_assert_eq(rc, -ENOENT, "deleted id %llu found", (unsigned long long)id);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "id %llu", (unsigned long long)id);
+		cr_assert_eq(key_gen(id, ref.key), (int64_t)(id % 2 ? id + 1000 : id),
+		             "id %llu has a stale key", (unsigned long long)id);
+	}
+	cr_assert_eq(dp_table_flush(small), 150);
+	for (uint64_t id = 1; id <= 200; id++)
+		cr_assert_eq(dp_table_lookup(small, id, 0, &ref), -ENOENT);
+	t = keep;
+	urcu_qsbr_barrier();
+	dp_table_destroy(small);
+}
+
+/* The prefetch steps are hints: lookups, rates and rings are as without
+ * them, for sessions present, absent, replaced and deleted. */
+Test(table, prefetching_changes_nothing)
+{
+	struct dp_ref ref;
+	struct dp_obs o[DP_OBS_RING];
+	struct dp_pf pf[4];
+	const uint64_t ids[4] = { 1, 2, 3, 99 };
+
+	set(1, 1, FAR_MS);
+	set(2, 2, FAR_MS);
+	set(2, 5, FAR_MS);
+	set(3, 3, FAR_MS);
+	cr_assert_eq(dp_table_del(t, 3), 0);
+	record(1, 11);
+	for (int i = 0; i < 4; i++)
+		dp_table_pf_line(t, ids[i], &pf[i]);
+	for (int i = 0; i < 4; i++)
+		dp_table_pf_node(t, ids[i], &pf[i]);
+	for (int i = 0; i < 4; i++)
+		dp_table_pf_ring(&pf[i]);
+	cr_assert_eq(dp_table_lookup(t, 1, 0, &ref), 0);
+	cr_assert_eq(key_gen(1, ref.key), 1);
+	cr_assert_eq(dp_table_lookup(t, 2, 0, &ref), 0);
+	cr_assert_eq(key_gen(2, ref.key), 5);
+	cr_assert_eq(dp_table_lookup(t, 3, 0, &ref), -ENOENT);
+	cr_assert_eq(dp_table_lookup(t, 99, 0, &ref), -ENOENT);
+	cr_assert_eq(dp_table_obs(t, 1, o, DP_OBS_RING), 1);
+	cr_assert_eq(dp_table_obs(t, 2, o, DP_OBS_RING), 0);
+	cr_assert_eq(dp_table_count(t), 2);
+}
+
 Test(table_create, rejects_bucket_counts_that_are_not_powers_of_two)
 {
 	const unsigned long bad[][2] = { { 0, 16 }, { 3, 16 }, { 16, 0 }, { 16, 24 }, { 32, 16 } };
@@ -457,9 +524,16 @@ static void *cc_lcore(void *arg)
 			uint64_t x = stress_rand(&rng), id = 1 + x % CC_SESSIONS;
 			uint64_t now = x & 256 ? CC_SHORT_MS + 100 : 0;
 			struct dp_ref ref;
+			struct dp_pf pf;
 			struct dp_obs o;
 			int64_t gen;
-			int rc = dp_table_lookup(cc->t, id, now, &ref);
+			int rc;
+
+			/* The burst prefetch touches nodes the writer is replacing. */
+			dp_table_pf_line(cc->t, id, &pf);
+			dp_table_pf_node(cc->t, id, &pf);
+			dp_table_pf_ring(&pf);
+			rc = dp_table_lookup(cc->t, id, now, &ref);
 
 			if (dp_table_lookup(cc->t, id + CC_SESSIONS, 0, &ref) != -ENOENT)
 				cc_fail(cc, "found an ID never set", id + CC_SESSIONS, 0);
