@@ -14,6 +14,8 @@ const struct rv_opt gen_conf_opts[] = {
 	  "read settings from FILE (key = value; flags override it)" },
 	{ "pcap", 'r', RV_OPT_STR, SZ(pcap), O(pcap), 0, 0, NULL, "FILE",
 	  "the scenario's frames, replayed in order, round and round (required)" },
+	{ "prologue", 0, RV_OPT_STR, SZ(prologue), O(prologue), 0, 0, NULL, "FILE",
+	  "frames sent once, sources as they are, before the warm-up (relay binds)" },
 	{ "scenario", 0, RV_OPT_STR, SZ(scenario), O(scenario), 0, 0, NULL, "NAME",
 	  "label for the report" },
 	{ "ethdev", 0, RV_OPT_UINT, SZ(ethdev), O(ethdev), 0, 1023, NULL, "N",

@@ -89,6 +89,7 @@ extern const struct rv_conf_loader gen_conf_file_loader;
 struct gen_conf {
 	struct gen_load load; /* first: GEN_LOAD_OPTS address it at offset 0 */
 	char pcap[256];       /* the scenario's frames */
+	char prologue[256];   /* frames sent once first, e.g. relay binds ("": none) */
 	char scenario[64];    /* label for the report */
 	uint16_t ethdev;      /* DPDK port id */
 	uint64_t flows;       /* rewrite sources over this many flows (0: keep) */

@@ -266,6 +266,63 @@ int gen_eth_trial(struct gen_eth *g, double rate, double secs, double drain_secs
 	return rc;
 }
 
+/* Receive and free whatever came back; how many. */
+static uint64_t rx_count(struct gen_eth *g)
+{
+	struct rte_mbuf *rx[RX_BURST];
+	uint16_t n = rte_eth_rx_burst(g->port, 0, rx, RX_BURST);
+
+	rte_pktmbuf_free_bulk(rx, n);
+	return n;
+}
+
+/* One pass over pro: a burst a millisecond (rvdp hands binds to its
+ * control thread over a bounded ring), receiving meanwhile. */
+static uint64_t prologue_pass(struct gen_eth *g, const struct gen_pcap *pro)
+{
+	uint64_t ms = rte_get_tsc_hz() / 1000, answered = 0;
+	struct rte_mbuf *tx[GEN_MAX_BURST];
+
+	for (uint32_t i = 0; i < pro->n && !*g->quit;) {
+		unsigned k = RTE_MIN(g->burst, pro->n - i), sent = 0;
+		uint64_t next = rte_rdtsc() + ms;
+
+		if (rte_pktmbuf_alloc_bulk(g->pool, tx, k) != 0)
+			break;
+		for (unsigned j = 0; j < k; j++) {
+			rte_memcpy(rte_pktmbuf_mtod(tx[j], uint8_t *), pro->buf + pro->off[i + j],
+			           pro->len[i + j]);
+			tx[j]->data_len = tx[j]->pkt_len = pro->len[i + j];
+		}
+		while (sent < k && !*g->quit) {
+			sent += rte_eth_tx_burst(g->port, 0, tx + sent, (uint16_t)(k - sent));
+			answered += rx_count(g);
+		}
+		if (sent < k)
+			rte_pktmbuf_free_bulk(tx + sent, k - sent);
+		i += k;
+		while (rte_rdtsc() < next)
+			answered += rx_count(g);
+	}
+	return answered;
+}
+
+uint64_t gen_eth_prologue(struct gen_eth *g, const struct gen_pcap *pro)
+{
+	uint64_t hz = rte_get_tsc_hz(), answered = 0, end;
+
+	for (int pass = 0; pass < 3 && answered < pro->n && !*g->quit; pass++) {
+		answered += prologue_pass(g, pro);
+		end = rte_rdtsc() + hz / 2;
+		while (answered < pro->n && rte_rdtsc() < end && !*g->quit)
+			answered += rx_count(g);
+	}
+	end = rte_rdtsc() + hz / 10;
+	while (rte_rdtsc() < end && !*g->quit)
+		answered += rx_count(g);
+	return answered;
+}
+
 void gen_eth_close(struct gen_eth *g)
 {
 	if (g->started)

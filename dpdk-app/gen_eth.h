@@ -57,5 +57,13 @@ int gen_eth_templates(struct gen_eth *g, const struct gen_pcap *pcap, const stru
 int gen_eth_trial(struct gen_eth *g, double rate, double secs, double drain_secs,
                   struct gen_result *r, struct gen_hist *h);
 
+/* Send every frame of pro once, as it is (no source rewrite, no stamp),
+ * and wait for their answers: up to three passes until as many answers as
+ * frames came back, then 100 ms more for what the frames set up (a relay
+ * bind is applied by rvdp's control thread after it is answered). Returns
+ * the answers received (the caller judges them).  Context: the main lcore,
+ * after gen_eth_port and before the trials. */
+uint64_t gen_eth_prologue(struct gen_eth *g, const struct gen_pcap *pro);
+
 /* Stop and close the port, free the templates' index.  Context: main. */
 void gen_eth_close(struct gen_eth *g);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dpdk-app/gen_pkt.h"
+#include "proto/relay.h"
 
 #define STUN_MAGIC   0x2112A442u
 #define ETH_IPV4     0x0800u
@@ -75,6 +76,16 @@ static bool covers_id(uint16_t type)
 	return type == 0x0008 || type == 0x001c || type == 0x8028 || type == 0xc722;
 }
 
+/* ChannelData (RFC 8656 §12.4) whose data can hold a stamp: a relay
+ * forwards the data untouched, so its first bytes come back as they went. */
+static bool chdata_at(const uint8_t *p, size_t plen)
+{
+	uint16_t ch, n;
+
+	return rv_relay_is_chdata(p, plen) && rv_relay_parse(p, plen, &ch, &n) == 0 &&
+	       n >= GEN_TXID_LEN;
+}
+
 void gen_frame_inspect(const uint8_t *f, uint16_t len, struct gen_frame_info *out)
 {
 	uint16_t plen, type, mlen, cls, method;
@@ -85,6 +96,11 @@ void gen_frame_inspect(const uint8_t *f, uint16_t len, struct gen_frame_info *ou
 	if (!out->l4)
 		return;
 	p = f + out->l4 + 8;
+	if (chdata_at(p, plen)) {
+		out->kind = GEN_K_STAMP;
+		out->stamp = (uint16_t)(out->l4 + 8 + RV_RELAY_HDR);
+		return;
+	}
 	if (!stun_at(p, plen))
 		return;
 	mlen = be16(p + 2);
@@ -101,6 +117,8 @@ void gen_frame_inspect(const uint8_t *f, uint16_t len, struct gen_frame_info *ou
 	cls = (uint16_t)((type >> 4 & 1) | (type >> 7 & 2));
 	method = (uint16_t)((type & 0xf) | (type >> 1 & 0x70) | (type >> 2 & 0xf80));
 	out->kind = (cls == 0 && method == 1 && !auth) ? GEN_K_STAMP : GEN_K_KEYED;
+	if (out->kind == GEN_K_STAMP)
+		out->stamp = (uint16_t)(out->stun + 8);
 }
 
 int gen_src_parse(const char *net, const char *ports, uint64_t flows, struct gen_src *out,
@@ -183,7 +201,7 @@ void gen_frame_set_src(uint8_t *f, const struct gen_frame_info *fi, uint32_t ip,
 	replace(f, fi->l4, p, 2, udp_csum, true);
 }
 
-static void stamp_bytes(uint8_t id[GEN_TXID_LEN], uint64_t t)
+void gen_stamp_write(uint8_t id[GEN_TXID_LEN], uint64_t t)
 {
 	memcpy(id, STAMP_MARK, 4);
 	for (int i = 0; i < 8; i++)
@@ -194,18 +212,23 @@ void gen_frame_stamp(uint8_t *f, const struct gen_frame_info *fi, uint64_t t)
 {
 	uint8_t id[GEN_TXID_LEN];
 
-	stamp_bytes(id, t);
-	replace(f, (uint16_t)(fi->stun + 8), id, GEN_TXID_LEN, (uint16_t)(fi->l4 + 6), true);
+	gen_stamp_write(id, t);
+	replace(f, fi->stamp, id, GEN_TXID_LEN, (uint16_t)(fi->l4 + 6), true);
 }
 
 void gen_stun_stamp(uint8_t *stun, uint64_t t)
 {
-	stamp_bytes(stun + 8, t);
+	gen_stamp_write(stun + 8, t);
 }
 
 const uint8_t *gen_stun_txid(const uint8_t *p, size_t len)
 {
 	return stun_at(p, len) ? p + 8 : NULL;
+}
+
+const uint8_t *gen_payload_id(const uint8_t *p, size_t len)
+{
+	return chdata_at(p, len) ? p + RV_RELAY_HDR : gen_stun_txid(p, len);
 }
 
 const uint8_t *gen_frame_txid(const uint8_t *f, uint16_t len)
@@ -214,7 +237,7 @@ const uint8_t *gen_frame_txid(const uint8_t *f, uint16_t len)
 	uint16_t plen;
 
 	locate(f, len, &fi, &plen);
-	return fi.l4 ? gen_stun_txid(f + fi.l4 + 8, plen) : NULL;
+	return fi.l4 ? gen_payload_id(f + fi.l4 + 8, plen) : NULL;
 }
 
 bool gen_txid_stamp(const uint8_t *txid, uint64_t *t)

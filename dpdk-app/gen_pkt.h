@@ -7,7 +7,10 @@
  *     template), and
  *   - a STUN request whose transaction ID nothing authenticates carries the
  *     send time in it (a "stamp"): the answer echoes the ID (RFC 8489 §6.3),
- *     so the latency comes back with it.
+ *     so the latency comes back with it. TURN ChannelData (RFC 8656 §12.4)
+ *     with at least 12 data bytes carries it in the first 12: a relay
+ *     forwards the data untouched, so the stamp comes back with the
+ *     forwarded datagram.
  * Both fix the IPv4 and UDP checksums incrementally (RFC 1624), so the
  * system under test verifies real checksums, as it would on the wire.
  *
@@ -28,20 +31,21 @@
 
 enum gen_kind {
 	GEN_K_OTHER = 0, /* sent as is; answers counted, not timed */
-	GEN_K_STAMP,     /* STUN Binding request with an unauthenticated ID */
+	GEN_K_STAMP,     /* Binding request with an unauthenticated ID, or ChannelData */
 	GEN_K_KEYED,     /* STUN message whose ID something authenticates */
 };
 
 /* Where things are in one template (offsets from the frame start). */
 struct gen_frame_info {
-	uint16_t l3;   /* IPv4 header (0: not IPv4) */
-	uint16_t l4;   /* UDP header (0: not an unfragmented IPv4/UDP datagram) */
-	uint16_t stun; /* STUN header (0: none) */
-	uint8_t kind;  /* enum gen_kind */
+	uint16_t l3;    /* IPv4 header (0: not IPv4) */
+	uint16_t l4;    /* UDP header (0: not an unfragmented IPv4/UDP datagram) */
+	uint16_t stun;  /* STUN header (0: none) */
+	uint16_t stamp; /* GEN_K_STAMP: where the 12-byte stamp goes */
+	uint8_t kind;   /* enum gen_kind */
 };
 
 /* Classify a frame: Ethernet II (one 802.1Q tag allowed) / IPv4 / UDP /
- * STUN. Never fails: what it does not understand is GEN_K_OTHER with the
+ * STUN or ChannelData. Never fails: what it does not understand is GEN_K_OTHER with the
  * offsets it found. Context: pure. */
 void gen_frame_inspect(const uint8_t *f, uint16_t len, struct gen_frame_info *out);
 
@@ -96,13 +100,21 @@ void gen_frame_stamp(uint8_t *f, const struct gen_frame_info *fi, uint64_t t);
  * Context: pure. */
 void gen_stun_stamp(uint8_t *stun, uint64_t t);
 
-/* The transaction ID of the STUN message carried in a received frame
- * (IPv4/UDP, any port, with the magic cookie): a pointer into f, or NULL.
- * Context: pure. */
+/* A stamp (marker + t) into any 12-byte slot, e.g. the data of a bare
+ * ChannelData message.  Context: pure. */
+void gen_stamp_write(uint8_t id[GEN_TXID_LEN], uint64_t t);
+
+/* The ID slot of a received frame (IPv4/UDP, any port): the transaction
+ * ID of a STUN message with the magic cookie, or the first 12 data bytes
+ * of ChannelData; a pointer into f, or NULL.  Context: pure. */
 const uint8_t *gen_frame_txid(const uint8_t *f, uint16_t len);
 
-/* The same for a bare STUN payload.  Context: pure. */
+/* The STUN transaction ID of a bare STUN payload, or NULL.  Context: pure. */
 const uint8_t *gen_stun_txid(const uint8_t *p, size_t len);
+
+/* The ID slot of a bare UDP payload, STUN or ChannelData (as
+ * gen_frame_txid), or NULL.  Context: pure. */
+const uint8_t *gen_payload_id(const uint8_t *p, size_t len);
 
 /* True when the ID holds a stamp; *t gets its time.  Context: pure. */
 bool gen_txid_stamp(const uint8_t *txid, uint64_t *t);

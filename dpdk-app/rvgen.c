@@ -69,6 +69,16 @@ static int trial(void *ctx, double rate, double secs, double drain, struct gen_r
 	return gen_eth_trial(ctx, rate, secs, drain, r, h);
 }
 
+/* --prologue: say how it went; unanswered frames are the scenario's
+ * business (its loss will show), not a reason to stop. */
+static void prologue(struct gen_eth *g, const struct gen_pcap *pro)
+{
+	uint64_t answered = gen_eth_prologue(g, pro);
+
+	fprintf(stderr, "rvgen: prologue: %u frames sent, %llu answers%s\n", pro->n,
+	        (unsigned long long)answered, answered < pro->n ? " (some unanswered)" : "");
+}
+
 /* --linger: after the report, keep the link up (not polling) until a
  * signal. A memif server may crash if its client leaves while it polls
  * (DPDK 22.11): bench.sh stops the server first, then rvgen. */
@@ -82,7 +92,7 @@ int main(int argc, char **argv)
 {
 	struct gen_conf c;
 	struct gen_eth g = { .quit = &quit };
-	struct gen_pcap pcap = { 0 };
+	struct gen_pcap pcap = { 0 }, pro = { 0 };
 	char err[512] = "";
 	int rc, first;
 
@@ -108,6 +118,8 @@ int main(int argc, char **argv)
 		rc = gen_conf_check(&c, err, sizeof(err));
 	if (rc == 0)
 		rc = gen_pcap_load(c.pcap, RTE_MBUF_DEFAULT_DATAROOM, &pcap, err, sizeof(err));
+	if (rc == 0 && c.prologue[0])
+		rc = gen_pcap_load(c.prologue, RTE_MBUF_DEFAULT_DATAROOM, &pro, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "rvgen: %s (see rvgen --help)\n", err);
 		rte_eal_cleanup();
@@ -122,6 +134,8 @@ int main(int argc, char **argv)
 	else
 		rc = gen_eth_port(&g, c.ethdev, c.mbufs, c.rxd, c.txd, c.link_wait_ms, err,
 		                  sizeof(err));
+	if (rc == 0 && pro.n)
+		prologue(&g, &pro);
 	if (rc == 0) {
 		struct gen_report_info info = { .tool = "rvgen",
 			                        .scenario = c.scenario,
@@ -140,6 +154,7 @@ int main(int argc, char **argv)
 		linger();
 	gen_eth_close(&g);
 	gen_pcap_free(&pcap);
+	gen_pcap_free(&pro);
 	rte_eal_cleanup();
 	return rc < 0 && rc != -EINTR ? 1 : 0;
 }

@@ -166,6 +166,32 @@ Test(pkt, answers_give_back_their_id_and_stamp)
 	cr_assert_null(gen_stun_txid(stun, 19));
 }
 
+Test(pkt, channeldata_carries_its_stamp_in_the_data_a_relay_forwards)
+{
+	uint8_t buf[256];
+	struct gen_frame_info fi;
+	uint64_t t;
+
+	inspect(BIND, LEN(BIND), &fi, buf);
+	/* The same 20-byte payload as ChannelData: channel 0x4001, 16 data bytes. */
+	memcpy(buf + 42, "\x40\x01\x00\x10", 4);
+	buf[40] = buf[41] = 0;
+	t = gen_udp_csum(buf, &fi);
+	buf[40] = (uint8_t)(t >> 8), buf[41] = (uint8_t)t;
+	gen_frame_inspect(buf, LEN(BIND), &fi);
+	cr_assert_eq(fi.kind, GEN_K_STAMP);
+	cr_assert_eq(fi.stamp, 46, "after the 4-byte ChannelData header");
+	gen_frame_stamp(buf, &fi, 99);
+	cr_assert_eq(buf[40] << 8 | buf[41], gen_udp_csum(buf, &fi));
+	cr_assert_eq(gen_frame_txid(buf, LEN(BIND)), buf + 46);
+	cr_assert(gen_txid_stamp(buf + 46, &t));
+	cr_assert_eq(t, 99);
+	buf[45] = 11; /* too short for a stamp: not timed */
+	gen_frame_inspect(buf, LEN(BIND), &fi);
+	cr_assert_eq(fi.kind, GEN_K_OTHER);
+	cr_assert_null(gen_payload_id(buf + 42, 15));
+}
+
 Test(pkt, flows_walk_every_source_then_wrap)
 {
 	struct gen_src s;
