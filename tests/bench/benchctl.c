@@ -1,12 +1,17 @@
 /* rvbenchctl — the benchmark's stand-in for rvcontrol on rvdp's --control
- * socket (proto/dpctl.h): fills the sessions table fast, then may stay
- * connected and count what rvdp punts.
+ * socket (proto/dpctl.h): fills the sessions table fast, installs relays,
+ * then may stay connected and count what rvdp punts.
  *
- *   rvbenchctl --control PATH [--sessions N] [--seed S] [--hold-ms N] [--json]
+ *   rvbenchctl --control PATH [--sessions N] [--relays K] [--seed S]
+ *              [--hold-ms N] [--json]
  *
  * 1. connects (waiting for rvdp to listen) and reads its HELLO;
  * 2. sends SESSION_SET for sessions 0..N-1 of --seed (sessions.h: the
- *    probe scenarios sign with the same ones), sendmmsg in batches;
+ *    probe scenarios sign with the same ones), sendmmsg in batches; then
+ *    RELAY_SET for relays 0..K-1: relay r is session r's ID and key (the
+ *    relay scenario binds with them), channel 0x4000 + r % 4096, no
+ *    quota but the expiry — binding is the scenario's job (its probes
+ *    come from the endpoints rvdp must see);
  * 3. fences with an OBS_QUERY: rvdp handles messages in order, so its
  *    OBS_REPLY means every session is in the table;
  * 4. with --hold-ms, stays until then (or SIGINT/SIGTERM) counting PUNTs:
@@ -32,11 +37,11 @@
 #include "tests/bench/sessions.h"
 
 #define BATCH   256
-#define MSG_MAX 64 /* a SESSION_SET is 48 bytes */
+#define MSG_MAX 64 /* a SESSION_SET is 48 bytes, a RELAY_SET 60 */
 
 struct ctl_conf {
 	char control[108];
-	uint64_t sessions, seed, first;
+	uint64_t sessions, relays, seed, first;
 	uint32_t expires_s, hold_ms, wait_ms;
 	bool json;
 };
@@ -49,6 +54,8 @@ static const struct rv_opt opts[] = {
 	  "rvdp's --control socket (required)" },
 	{ "sessions", 'n', RV_OPT_UINT, SZ(sessions), O(sessions), 0, 100000000, NULL, "N",
 	  "sessions to install" },
+	{ "relays", 'r', RV_OPT_UINT, SZ(relays), O(relays), 0, 1000000, NULL, "K",
+	  "relays to install (RELAY_SET, unbound)" },
 	{ "seed", 0, RV_OPT_UINT, SZ(seed), O(seed), 0, UINT32_MAX, NULL, "S",
 	  "which sessions (pktgen-scenarios use 7)" },
 	{ "first", 0, RV_OPT_UINT, SZ(first), O(first), 0, 100000000, NULL, "I",
@@ -64,7 +71,7 @@ static const struct rv_opt opts[] = {
 };
 
 struct tally {
-	uint64_t sent; /* SESSION_SETs rvdp took */
+	uint64_t sent; /* SESSION_SETs and RELAY_SETs rvdp took */
 	double fill_s;
 	uint64_t punts, punt_bytes, other;
 	double held_s;
@@ -140,24 +147,38 @@ static int expect(int fd, uint8_t type, uint32_t seq, int timeout_ms, struct tal
 	return rc;
 }
 
-static int fill(int fd, const struct ctl_conf *c, uint64_t expires_ms, uint32_t *seq,
-                struct tally *t)
+/* Message i of a fill: a session or a relay of c->seed. */
+typedef void (*fill_msg_fn)(const struct ctl_conf *c, uint64_t i, struct rv_dpc *m);
+
+static void session_msg(const struct ctl_conf *c, uint64_t i, struct rv_dpc *m)
+{
+	m->type = RV_DPC_SESSION_SET;
+	bench_session(c->seed, c->first + i, &m->session, m->key);
+}
+
+static void relay_msg(const struct ctl_conf *c, uint64_t i, struct rv_dpc *m)
+{
+	m->type = RV_DPC_RELAY_SET;
+	bench_session(c->seed, c->first + i, &m->session, m->key);
+	m->channel = (uint16_t)(0x4000u + (c->first + i) % 4096u);
+}
+
+static int fill(int fd, const struct ctl_conf *c, uint64_t n, fill_msg_fn msg, uint64_t expires_ms,
+                uint32_t *seq, struct tally *t)
 {
 	static uint8_t bufs[BATCH][MSG_MAX];
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[BATCH];
 	uint64_t i = 0;
 
-	while (i < c->sessions && !bench_quit) {
+	while (i < n && !bench_quit) {
 		unsigned k = 0, sent = 0;
 
-		for (; k < BATCH && i < c->sessions; k++, i++) {
-			struct rv_dpc m = { .type = RV_DPC_SESSION_SET,
-				            .seq = ++*seq,
-				            .expires_ms = expires_ms };
+		for (; k < BATCH && i < n; k++, i++) {
+			struct rv_dpc m = { .seq = ++*seq, .expires_ms = expires_ms };
 			int len;
 
-			bench_session(c->seed, c->first + i, &m.session, m.key);
+			msg(c, i, &m);
 			len = rv_dpc_encode(&m, bufs[k], MSG_MAX);
 			if (len < 0)
 				return len;
@@ -166,13 +187,13 @@ static int fill(int fd, const struct ctl_conf *c, uint64_t expires_ms, uint32_t 
 				                               .msg_iovlen = 1 } };
 		}
 		while (sent < k) { /* blocking: rvdp reads at its own pace */
-			int n = sendmmsg(fd, mm + sent, k - sent, 0);
+			int n_sent = sendmmsg(fd, mm + sent, k - sent, 0);
 
-			if (n < 0 && errno != EINTR)
+			if (n_sent < 0 && errno != EINTR)
 				return -errno;
-			if (n > 0) {
-				sent += (unsigned)n;
-				t->sent += (unsigned)n;
+			if (n_sent > 0) {
+				sent += (unsigned)n_sent;
+				t->sent += (unsigned)n_sent;
 			}
 			if (bench_quit)
 				return -EINTR;
@@ -216,20 +237,23 @@ static void report(const struct ctl_conf *c, const struct tally *t, bool fenced)
 	double rate = t->fill_s > 0 ? (double)t->sent / t->fill_s : 0;
 
 	if (c->json) {
-		printf("{\"tool\":\"rvbenchctl\",\"sessions\":%llu,\"sent\":%llu,\"seed\":%llu,"
+		printf("{\"tool\":\"rvbenchctl\",\"sessions\":%llu,\"relays\":%llu,"
+		       "\"sent\":%llu,\"seed\":%llu,"
 		       "\"fenced\":%s,"
 		       "\"fill_s\":%.3f,\"fill_per_s\":%.0f,\"held_s\":%.3f,\"punts\":%llu,"
 		       "\"punt_bytes\":%llu,\"other\":%llu}\n",
-		       (unsigned long long)c->sessions, (unsigned long long)t->sent,
-		       (unsigned long long)c->seed, fenced ? "true" : "false", t->fill_s, rate,
-		       t->held_s, (unsigned long long)t->punts, (unsigned long long)t->punt_bytes,
+		       (unsigned long long)c->sessions, (unsigned long long)c->relays,
+		       (unsigned long long)t->sent, (unsigned long long)c->seed,
+		       fenced ? "true" : "false", t->fill_s, rate, t->held_s,
+		       (unsigned long long)t->punts, (unsigned long long)t->punt_bytes,
 		       (unsigned long long)t->other);
 		return;
 	}
-	printf("rvbenchctl: %llu of %llu sessions (seed %llu) sent, %s, in %.2f s (%.0f/s)\n",
+	printf("rvbenchctl: %llu of %llu sessions + %llu relays (seed %llu) sent, %s, in %.2f s "
+	       "(%.0f/s)\n",
 	       (unsigned long long)t->sent, (unsigned long long)c->sessions,
-	       (unsigned long long)c->seed, fenced ? "all in rvdp's table" : "NOT confirmed",
-	       t->fill_s, rate);
+	       (unsigned long long)c->relays, (unsigned long long)c->seed,
+	       fenced ? "all in rvdp's table" : "NOT confirmed", t->fill_s, rate);
 	if (c->hold_ms)
 		printf("rvbenchctl: held %.2f s: %llu PUNTs (%llu payload bytes), %llu other\n",
 		       t->held_s, (unsigned long long)t->punts, (unsigned long long)t->punt_bytes,
@@ -242,6 +266,7 @@ int main(int argc, char **argv)
 	struct tally t = { 0 };
 	struct timespec wall;
 	uint32_t seq = 0;
+	uint64_t expires_ms;
 	bool fenced = false;
 	char err[256], help[4096];
 	int fd, rc, first;
@@ -253,7 +278,8 @@ int main(int argc, char **argv)
 		printf("usage: rvbenchctl --control PATH [options]\n\n"
 		       "Stands in for rvcontrol on rvdp's control socket for the benchmark: "
 		       "installs\n"
-		       "sessions 0..N-1 of --seed (the probe scenarios' sessions), confirms them,\n"
+		       "sessions 0..N-1 of --seed (the probe scenarios' sessions) and relays\n"
+		       "0..K-1 (the relay scenarios'), confirms them,\n"
 		       "then may stay and count the control messages rvdp punts.\n\n%s",
 		       help);
 		return 0;
@@ -279,11 +305,12 @@ int main(int argc, char **argv)
 	rc = expect(fd, RV_DPC_HELLO, 0, (int)c.wait_ms, &t);
 	clock_gettime(CLOCK_REALTIME, &wall);
 	t0 = now_s();
+	expires_ms = (uint64_t)wall.tv_sec * 1000 + (uint64_t)c.expires_s * 1000 +
+	             (uint64_t)wall.tv_nsec / 1000000;
 	if (rc == 0)
-		rc = fill(fd, &c,
-		          (uint64_t)wall.tv_sec * 1000 + (uint64_t)c.expires_s * 1000 +
-		                  (uint64_t)wall.tv_nsec / 1000000,
-		          &seq, &t);
+		rc = fill(fd, &c, c.sessions, session_msg, expires_ms, &seq, &t);
+	if (rc == 0)
+		rc = fill(fd, &c, c.relays, relay_msg, expires_ms, &seq, &t);
 	if (rc == 0)
 		rc = fence(fd, &seq, c.wait_ms, &t);
 	fenced = rc == 0;
