@@ -13,12 +13,17 @@
 # both sides of a ratio saw the same background load. Then rvdp alone: the
 # RFC 5780 mix, the hostile mix, the control trickle, and probes with 1 K /
 # 1 M / 10 M sessions installed (rvbenchctl), --runs runs each; the RFC 2544
-# no-loss rates of the baseline and rvdp. Writes a table on stdout,
-# $OUT/results.json and $OUT/answered.png (gnuplot).
+# no-loss rates of the baseline and rvdp. The relay step (issue 8), in
+# rounds too: TURN ChannelData through K relays (rvbenchctl installs them,
+# rvgen's --prologue binds their sides), 16 and 512 data bytes, rvdp
+# against testpmd macswap on the same frames, and the kernel-socket relays
+# (rvcontrol standalone; coturn's TURN relay) loaded by rvflood --relay.
+# Writes a table on stdout, $OUT/results.json and $OUT/answered.png
+# (gnuplot).
 #
 # --smoke: a few seconds, small scenarios, one short round: only checks that
 # numbers come out (tests/bench/run-smoke.sh). --only: comma list of steps
-# (baseline,binding,coturn,search,mix,hostile,trickle,probes).
+# (baseline,binding,coturn,search,mix,hostile,trickle,probes,relay).
 # Environment: BUILD (build), BENCH_OUT ($BUILD/bench), RVDP (an rvdp binary
 # to measure instead of $BUILD/rvdp), FILL_TIMEOUT (s, 120), BENCH_SESSIONS
 # (table sizes, "1000 1000000 10000000").
@@ -44,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2; shift ;;
 	--duration-ms) DUR=$2; shift ;;
 	--only) ONLY=$2; shift ;;
-	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -53,11 +58,12 @@ done
 [[ "$DUR" =~ ^[0-9]+$ && "$DUR" -ge 10 ]] || { echo "bench: --duration-ms >= 10" >&2; exit 2; }
 if [ $SMOKE = 1 ]; then
 	RUNS=1 DUR=300 WARM=100
-	ONLY=${ONLY:-baseline,binding,probes,coturn}
-	COUNT_BIND=256 COUNT_PROBES=2048 SESSIONS="1000"
+	ONLY=${ONLY:-baseline,binding,probes,coturn,relay}
+	COUNT_BIND=256 COUNT_PROBES=2048 SESSIONS="1000" RELAYS=50 RELAY_SIZES="16"
 else
 	WARM=500
 	COUNT_BIND=4096 COUNT_PROBES=262144 SESSIONS=${BENCH_SESSIONS:-1000 1000000 10000000}
+	RELAYS=1000 RELAY_SIZES="16 512"
 fi
 
 say() { echo "bench: $*" >&2; }
@@ -70,9 +76,14 @@ want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for b in "$RVDP" "$RVGEN" "$FLOOD" "$CTL"; do
 	[ -x "$b" ] || die "$b not built (make bench builds it)"
 done
+if want relay; then
+	for b in "$BUILD/rvcontrol" "$BUILD/rvpeer"; do
+		[ -x "$b" ] || die "$b not built (make bench builds it)"
+	done
+fi
 [ -x $PY ] || skip "$PY missing (Debian's python3: scripts/deps.sh)"
 command -v dpdk-testpmd >/dev/null || skip "dpdk-testpmd missing (Debian's dpdk-dev: scripts/deps.sh)"
-if want coturn && ! command -v turnserver >/dev/null; then
+if { want coturn || want relay; } && ! command -v turnserver >/dev/null; then
 	skip "turnserver missing (Debian's coturn: scripts/deps.sh)"
 fi
 
@@ -128,6 +139,12 @@ if want probes; then
 fi
 want hostile && COUNT_WANT=$((SMOKE ? 2000 : 65500)) scenario hostile-mix hostile_mix.py
 want trickle && COUNT_WANT=$((SMOKE ? 5000 : 65000)) scenario control-trickle control_trickle.py
+relay_name() { [ "$1" = 16 ] && echo relay-min || echo "relay-$1"; }
+if want relay; then
+	for b in $RELAY_SIZES; do
+		COUNT_WANT=$((2 * RELAYS)) scenario "$(relay_name "$b")" relay.py --relays $RELAYS --data-bytes "$b"
+	done
+fi
 
 # --- the servers (system under test: CPU 1; control thread with the generator) ---
 stop_server() {
@@ -245,13 +262,14 @@ fill() { # RUN_NAME SESSIONS [--hold-ms N]: rvbenchctl on the current rvdp, fill
 		--seed 7 --json "$@" >"$RUNDIR/$name.fill.json" 2>"$WORK/$name.fill.log"
 }
 
-start_scenario() { # NAME [SERVER_NAME]: rvdp with the scenario's options and sessions
-	local name=$1 server=${2:-$1} sessions
+start_scenario() { # NAME [SERVER_NAME]: rvdp with the scenario's options, sessions, relays
+	local name=$1 server=${2:-$1} sessions relays
 	sessions=$(meta "$name" sessions)
+	relays=$(meta "$name" relays)
 	# shellcheck disable=SC2046
 	start_rvdp "$server" $(meta "$name" rvdp_args)
-	if [ "${sessions:-0}" -gt 0 ]; then
-		fill "$server" "$sessions" || {
+	if [ "${sessions:-0}" -gt 0 ] || [ "${relays:-0}" -gt 0 ]; then
+		fill "$server" "${sessions:-0}" --relays "${relays:-0}" || {
 			kill -0 "$SERVER_PID" 2>/dev/null || server_failed
 			die "rvbenchctl: $(cat "$WORK/$server.fill.log")"
 		}
@@ -266,15 +284,47 @@ scenario_gen() { # RUN_NAME SCENARIO [rvgen options]: the scenario's rvgen optio
 		$(meta "$name" rvgen_args) "$@"
 }
 
-start_coturn() {
+listening() { # PORT NAME: wait until a UDP socket listens on 127.0.0.1:PORT
+	for _ in $(seq 50); do ss -lun 2>/dev/null | grep -q "127.0.0.1:$1 " && return 0; sleep 0.1; done
+	sed 's/^/    /' "$WORK/$2.log" | tail
+	die "$2 did not listen on $1"
+}
+
+start_coturn() { # [turnserver options]: STUN only, or (with options) the TURN relay
 	COTURN_PORT=$((20000 + $$ % 20000))
 	taskset -c 1 turnserver -n -L 127.0.0.1 --listening-port $COTURN_PORT --no-tcp --no-tls \
-		--no-dtls --no-tcp-relay --stun-only --no-cli -m 1 --log-file stdout --simple-log \
-		-b "$WORK/turndb" >"$WORK/coturn.log" 2>&1 &
+		--no-dtls --no-tcp-relay --no-cli -m 1 --log-file stdout --simple-log \
+		-b "$WORK/turndb" "${@:---stun-only}" >"$WORK/coturn.log" 2>&1 &
 	SERVER_PID=$! SERVER_NAME=coturn SERVER_SIG=TERM
-	for _ in $(seq 50); do ss -lun 2>/dev/null | grep -q "127.0.0.1:$COTURN_PORT " && break; sleep 0.1; done
-	ss -lun | grep -q "127.0.0.1:$COTURN_PORT " ||
-		{ sed 's/^/    /' "$WORK/coturn.log" | tail; die "coturn did not listen on $COTURN_PORT"; }
+	listening $COTURN_PORT coturn
+}
+
+# The kernel-socket relays: long-term credentials for coturn's TURN relay
+# (relay addresses on loopback, which coturn refuses unless told); two
+# devices for rvcontrol standalone, whose relay has no quota worth the name.
+TURN_AUTH=(--turn-user bench:bench --turn-realm rvbench)
+start_coturn_turn() {
+	start_coturn -E 127.0.0.1 --min-port 49152 --max-port 49252 --lt-cred-mech \
+		--user bench:bench --realm rvbench --allow-loopback-peers
+}
+
+rvcontrol_devices() { # once: signing keys, two devices, their registry imported
+	[ -s "$WORK/b.key" ] && return 0
+	"$BUILD/rvcontrol" --keys "$WORK/keys" keygen >/dev/null &&
+		"$BUILD/rvpeer" device-keygen --device-id bench-a --out "$WORK/a.key" >"$WORK/registry" &&
+		"$BUILD/rvpeer" device-keygen --device-id bench-b --out "$WORK/b.key" >>"$WORK/registry" &&
+		"$BUILD/rvcontrol" --db "$WORK/rv.db" import-devices "$WORK/registry" >/dev/null ||
+		die "rvcontrol: devices for the relay"
+}
+
+start_rvcontrol() { # standalone on loopback, CPU 1, as coturn
+	rvcontrol_devices
+	COTURN_PORT=$((20000 + ($$ + 1) % 20000))
+	taskset -c 1 "$BUILD/rvcontrol" --db "$WORK/rv.db" --keys "$WORK/keys" \
+		--listen 127.0.0.1:$COTURN_PORT --relay-mb 1000000 --relay-pps 10000000 \
+		--relay-burst 10000000 >"$WORK/rvcontrol.log" 2>&1 &
+	SERVER_PID=$! SERVER_NAME=rvcontrol SERVER_SIG=TERM
+	listening $COTURN_PORT rvcontrol
 }
 
 flood() { # RUN_NAME [rvflood options]: the kernel-socket flood against coturn
@@ -307,6 +357,30 @@ for r in $(seq "$RUNS"); do
 		stop_server
 	fi
 done
+# 5. The relay (issue 8), in rounds: per frame size, the link's limit on the
+# very same frames (macswap), rvdp relaying them, then the kernel-socket
+# relays loaded by rvflood --relay.
+for r in $(seq "$RUNS"); do
+	want relay || break
+	for b in $RELAY_SIZES; do
+		sc=$(relay_name "$b")
+		start_testpmd "$sc-link-r$r"
+		gen "$sc-link.r$r" "$OUT/scenarios/$sc.pcap" --runs 1 --paced-pct 80
+		stop_server
+		start_scenario "$sc" "$sc-r$r"
+		scenario_gen "$sc.r$r" "$sc" --runs 1 --paced-pct 80
+		stop_server
+		start_rvcontrol
+		flood "$sc-rvcontrol.r$r" --relay rvcontrol --peer-keys "$WORK/a.key,$WORK/b.key" \
+			--data-bytes "$b" --runs 1 --paced-pct 80
+		stop_server
+		start_coturn_turn
+		flood "$sc-coturn.r$r" --relay turn "${TURN_AUTH[@]}" --data-bytes "$b" --runs 1 \
+			--paced-pct 80
+		stop_server
+	done
+done
+
 if want search; then # RFC 2544 no-loss rates, loss <= 0.01 %
 	start_testpmd baseline-search
 	gen baseline-search "$BIND" --flows 1000000 --search --loss 0.0001 --resolution 0.02 \

@@ -25,7 +25,12 @@ TARGETS = {
     "tables_10m_vs_1k": 0.80,  # probes with 10 M sessions >= 80 % of 1 K
     "rvdp_vs_coturn": 50.0,   # >= 50x coturn's single-thread answered rate
     "p99_vs_link": 2.0,       # p99 at 80 % load <= 2x the baseline's
+    "relay_vs_link": 0.70,    # rvdp relaying >= 70 % of macswap on the same frames (issue 8)
 }
+# The relay step's systems: run-name suffix, label (scripts/bench.sh).
+RELAY_SYSTEMS = (("-link", "dpdk-testpmd macswap (link limit)"), ("", "rvdp relay"),
+                 ("-rvcontrol", "rvcontrol relay (kernel UDP)"),
+                 ("-coturn", "coturn TURN relay (kernel UDP)"))
 
 
 def load(path):
@@ -233,6 +238,7 @@ def build(rep):
         _, d = rep.counters("probes-10m" if probes.get("10m_mem") else "probes-1m")
         rep.head("memory per session (RSS growth / sessions)", mem,
                  "%.0f B (table node: %s B)" % (mem, d.get("session_bytes", "?")), "-", None)
+    build_relay(rep)
     for fn in sorted(os.listdir(rep.dir)):
         if fn.endswith(".exit.json"):
             e = load(os.path.join(rep.dir, fn)) or {}
@@ -247,15 +253,73 @@ def build(rep):
                  "%s / %s = %.1f %%" % (si(v), si(b), 100 * v / b if b else 0), "-", None)
 
 
+def relay_scenarios(rep):
+    """The relay scenarios that were measured: relay-min, relay-512, ..."""
+    try:
+        names = os.listdir(rep.sdir)
+    except OSError:
+        return []
+    return sorted((n[:-5] for n in names if n.startswith("relay-") and n.endswith(".json")
+                   and rep.rounds(n[:-5])), key=lambda n: rep.scenario(n).get("data_bytes", 0))
+
+
+def relay_counters(rep, sc):
+    """rvdp's relay counters, summed over the rounds' rvdp processes."""
+    tot, r = {}, 1
+    while True:
+        d = rep.run("%s-r%d" % (sc, r), ".rvdp")
+        if d is None:
+            return tot
+        for k, v in d.get("counters", {}).items():
+            if "relay" in k and isinstance(v, (int, float)):
+                tot[k] = tot.get(k, 0) + v
+        r += 1
+
+
+def build_relay(rep):
+    """Issue 8's relay rows and ratios: rvdp against the same frames' link
+    limit, and against the kernel-socket relays."""
+    for sc in relay_scenarios(rep):
+        meta = rep.scenario(sc)
+        label = "%s (%s B)" % (sc, meta.get("data_bytes", "?"))
+        c = relay_counters(rep, sc)
+        drops = sum(v for k, v in c.items() if k.startswith("drop_relay"))
+        extra = {"": "%s relays; rvdp: %s forwarded, %s relay drops, %s sides bound" % (
+            si(meta.get("relays")), si(c.get("tx_relay", 0)), si(drops),
+            si(c.get("tx_relay_bind", 0)))}
+        for suffix, who in RELAY_SYSTEMS:
+            if rep.rounds(sc + suffix):
+                rep.row(label, who, sc + suffix, extra.get(suffix, ""))
+        r = rep.paired(sc, sc + "-link", "answered_pps")
+        if r:
+            rep.head("rvdp relay / link baseline (%s)" % label, r[0],
+                     "%.1f %% [%.1f..%.1f]" % tuple(100 * x for x in r),
+                     ">= %.0f %%" % (100 * TARGETS["relay_vs_link"]),
+                     r[0] >= TARGETS["relay_vs_link"])
+        for suffix, who in RELAY_SYSTEMS[2:]:
+            r = rep.paired(sc, sc + suffix, "answered_pps")
+            if r:
+                rep.head("rvdp relay / %s (%s)" % (who.split(" (")[0], label), r[0],
+                         "%.1fx [%.1f..%.1f]" % r, "-", None)
+        r = rep.paired(sc + "-80", sc + "-link-80", "p99_us")
+        if r:
+            rep.head("relay p99 at 80 %% load: rvdp / baseline (%s)" % label, r[0],
+                     "%.2fx [%.2f..%.2f]" % r, "-", None)
+
+
 def latency_lines(rep):
     out = []
-    for name, who in (("baseline-80", "testpmd macswap"), ("binding-flood-80", "rvdp"),
-                      ("coturn-80", "coturn")):
+    pairs = [("baseline-80", "testpmd macswap"), ("binding-flood-80", "rvdp"),
+             ("coturn-80", "coturn")]
+    for sc in relay_scenarios(rep):
+        pairs += [(sc + suffix + "-80", "%s %s" % (sc, who.split(" ")[0]))
+                  for suffix, who in RELAY_SYSTEMS]
+    for name, who in pairs:
         r = rep.run(name)
         if not r:
             continue
         rate = (mmm(r, "rate_pps") or (0,))[0]
-        out.append("  %-16s @ %-9s p50 %-22s p99 %-22s p99.9 %s" % (
+        out.append("  %-24s @ %-9s p50 %-22s p99 %-22s p99.9 %s" % (
             who, si(rate, "/s"), fmt(mmm(r, "p50_us"), " us", digits=1),
             fmt(mmm(r, "p99_us"), " us", digits=1), fmt(mmm(r, "p999_us"), " us", digits=1)))
     return out
@@ -270,16 +334,16 @@ def print_table(rep, meta):
           % (meta.get("runs"), meta.get("duration_ms"),
              "; SMOKE (numbers only, not a measurement)" if meta.get("smoke") == "1" else ""))
     print()
-    print("  %-16s %-36s %-26s %-26s %-8s %s" % ("scenario", "system", "offered/s",
+    print("  %-18s %-36s %-26s %-26s %-8s %s" % ("scenario", "system", "offered/s",
                                                   "answered/s", "pushback", "loss vs expected"))
     for r in rep.rows:
         loss = fmt(r["loss"], " %", 100, digits=3) if r["loss"] else ""
         push = "%.0f %%" % (100 * r["pushback"][0]) if r.get("pushback") else "-"
-        print("  %-16s %-36s %-26s %-26s %-8s %s" % (r["scenario"], r["system"],
+        print("  %-18s %-36s %-26s %-26s %-8s %s" % (r["scenario"], r["system"],
                                                      fmt(r["offered_pps"]),
                                                      fmt(r["answered_pps"]), push, loss))
         if r["extra"]:
-            print("  %-16s   %s" % ("", r["extra"]))
+            print("  %-18s   %s" % ("", r["extra"]))
     lat = latency_lines(rep)
     if lat:
         print()
@@ -287,10 +351,10 @@ def print_table(rep, meta):
         print("\n".join(lat))
     print()
     print("headline: median [min..max] of the per-round ratios (baseline, rvdp and coturn measured")
-    print("back to back in each round); targets from issue 7:")
+    print("back to back in each round); targets from issues 7 and 8:")
     for h in rep.heads:
         verdict = {True: "met", False: "NOT met", None: ""}[h["met"]]
-        print("  %-50s %-28s %-10s %s" % (h["what"], h["shown"], h["target"], verdict))
+        print("  %-58s %-28s %-10s %s" % (h["what"], h["shown"], h["target"], verdict))
     print("pushback: share of the generator's send attempts the link refused (ring full): high")
     print("means the system under test set the pace, near 0 that the generator did.")
     for n in rep.notes:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A few seconds of `make bench` (scripts/bench.sh --smoke): the baseline, a
-# Binding flood and probes through rvdp, and coturn, one short run each.
+# Binding flood and probes through rvdp, coturn, and the relay step (rvdp,
+# its link baseline, rvcontrol's and coturn's relays), one short run each.
 # Asserts only that every figure came out as a number — never a timing.
 #
 #   bash tests/bench/run-smoke.sh        (make test runs it; BUILD=build)
@@ -29,7 +30,9 @@ import json, math, sys
 
 r = json.load(open(sys.argv[1]))
 want = {"baseline": "link baseline (testpmd macswap)", "binding-flood": "rvdp Binding flood",
-        "probes-1k": "rvdp probes, 1 K sessions", "coturn": "coturn"}
+        "probes-1k": "rvdp probes, 1 K sessions", "coturn": "coturn",
+        "relay-min": "rvdp relay", "relay-min-link": "relay link baseline",
+        "relay-min-rvcontrol": "rvcontrol relay", "relay-min-coturn": "coturn TURN relay"}
 got = {row["run"]: row for row in r["rows"]}
 bad = []
 for run, what in want.items():
@@ -37,7 +40,9 @@ for run, what in want.items():
     if not a or not all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in a):
         bad.append("%s: no answered rate (%r)" % (what, a))
 heads = {h["what"].split(" (")[0]: h for h in r["headline"]}
-for h in ("rvdp / link baseline", "rvdp / coturn", "p99 at 80 % load: rvdp / baseline"):
+for h in ("rvdp / link baseline", "rvdp / coturn", "p99 at 80 % load: rvdp / baseline",
+          "rvdp relay / link baseline", "rvdp relay / rvcontrol relay",
+          "rvdp relay / coturn TURN relay"):
     v = (heads.get(h) or {}).get("value")
     if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
         bad.append("headline '%s': %r" % (h, v))
