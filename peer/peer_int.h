@@ -31,6 +31,7 @@ struct peer_txn {
 	bool used, done;
 	uint8_t txid[RV_STUN_TXID_LEN];
 	uint16_t method;
+	uint64_t attempt; /* a REPORT's: a 472 answer means the server lost it */
 	int fd;
 	struct rv_addr to;
 	uint16_t len;
@@ -132,6 +133,7 @@ struct rvp {
 	uint64_t connect_attempt; /* the attempt rvp_connect waits for */
 	bool connect_final;       /* the server said how it ended (no relay follows) */
 	uint8_t connect_result;   /* how it ended without a path (rv_result_code) */
+	bool connect_lost;        /* the server lost it (restarted): RVP_E_LOST */
 	/* Peer datagrams that came before their attempt's first INSTRUCT (the
 	 * partner was quicker than the server's message to us): replayed
 	 * when it arrives, forgotten after PEER_EARLY_MS. */
@@ -167,6 +169,9 @@ void peer_unwatch(struct rvp *p, int fd);
 /* rvp_conn.c: an INSTRUCT from the server; a datagram on an attempt or
  * connection socket; the attempt/connection timers. */
 void peer_on_instruct(struct rvp *p, const struct rv_msg *m);
+/* The server answered a REPORT of attempt with 472: it does not know the
+ * attempt (it restarted and lost it): end it now, not at its deadline. */
+void peer_on_attempt_unknown(struct rvp *p, uint64_t attempt);
 void peer_on_attempt_packet(struct rvp *p, unsigned slot, uint16_t sock, const uint8_t *buf,
                             size_t len, const struct rv_addr *from);
 void peer_on_conn_packet(struct rvp *p, struct rvp_conn *c, const uint8_t *buf, size_t len,

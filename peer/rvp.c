@@ -170,6 +170,7 @@ static struct peer_txn *txn_start(struct rvp *p, struct rv_msg *req, const uint8
 	t->len = (uint16_t)n;
 	memcpy(t->txid, req->txid, sizeof(t->txid));
 	t->method = req->method;
+	t->attempt = req->present & RV_BIT(RV_F_ATTEMPT) ? req->attempt : 0;
 	t->fd = p->reg_fd;
 	t->to = p->conf.server;
 	t->key = key;
@@ -232,6 +233,9 @@ static void on_answer(struct rvp *p, const struct rv_msg *m, const struct rv_stu
 		t->ans = *m;
 		t->rc = m->cls == RV_STUN_ERROR ? RVP_E_SERVER - m->error_code : 0;
 		t->done = true;
+		if (t->method == RV_M_REPORT && t->attempt && m->cls == RV_STUN_ERROR &&
+		    m->error_code == RV_C_NOT_FOUND)
+			peer_on_attempt_unknown(p, t->attempt);
 		return;
 	}
 }
@@ -385,5 +389,7 @@ const char *rvp_strerror(int err)
 		return "no direct path was found in time";
 	if (err == RVP_E_PARTNER)
 		return "the partner did not answer the server (gone or frozen)";
+	if (err == RVP_E_LOST)
+		return "the server dropped the attempt (restarted, or unreachable): connect again";
 	return rv_strerror(err);
 }

@@ -25,6 +25,7 @@
 #define RVP_E_STATE   (-19998) /* not authenticated / registered yet */
 #define RVP_E_NO_PATH (-19997) /* the attempt ended without a path (see timeline) */
 #define RVP_E_PARTNER (-19996) /* the partner did not take part (gone, frozen) */
+#define RVP_E_LOST    (-19995) /* the server dropped the attempt (restarted): connect again */
 
 struct rvp;
 struct rvp_conn;

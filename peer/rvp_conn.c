@@ -385,6 +385,19 @@ static void run(struct rvp *p, unsigned slot)
 	}
 }
 
+void peer_on_attempt_unknown(struct rvp *p, uint64_t attempt)
+{
+	struct peer_attempt *a = attempt_find(p, attempt, NULL);
+
+	if (!a)
+		return;
+	peer_log(p, "server: attempt %016llx is unknown to the server (restarted?): ended",
+	         (unsigned long long)attempt);
+	if (attempt == p->connect_attempt)
+		p->connect_final = p->connect_lost = true;
+	close_attempt(p, a);
+}
+
 void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 {
 	struct peer_instruct in = { .role = m->role.role,
@@ -621,8 +634,14 @@ void peer_timers(struct rvp *p, uint64_t now_ms)
 	for (unsigned i = 0; i < PEER_ATTEMPTS; i++) {
 		struct peer_attempt *a = &p->attempts[i];
 		if (a->used && now_ms >= peer_punch_next(&a->punch)) {
+			/* Still waiting for the server's next step at the deadline:
+			 * the server went silent (restarted and lost the attempt). */
+			bool waiting = a->punch.phase == PEER_PH_WAIT;
+
 			peer_punch_timer(&a->punch, now_ms);
 			run(p, i);
+			if (waiting && !a->used && a->id == p->connect_attempt)
+				p->connect_lost = true;
 		}
 	}
 	for (unsigned i = 0; i < PEER_CONNS; i++) {
@@ -738,7 +757,7 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 		return rc;
 	p->connect_attempt = ans.attempt;
 	p->connect_result = RV_RES_TIMEOUT;
-	p->connect_final = false;
+	p->connect_final = p->connect_lost = false;
 	/* The first INSTRUCT may have arrived before the answer. */
 	for (unsigned i = 0; i < PEER_ATTEMPTS; i++)
 		if (p->attempts[i].used && p->attempts[i].id == ans.attempt)
@@ -758,14 +777,18 @@ int rvp_connect(struct rvp *p, const uint8_t locator[RV_LOCATOR_LEN], struct rvp
 		if (attempt_find(p, ans.attempt, NULL)) {
 			started = true;
 			gone_ms = 0;
+			p->connect_lost = false;
 		} else if (started) {
 			/* Our direct try ended: the server either moves us to a
 			 * relay (the attempt comes back) or says there is none. */
 			if (!gone_ms)
 				gone_ms = peer_now_ms();
-			if (p->connect_final || peer_now_ms() - gone_ms >= PEER_RELAY_GRACE_MS)
+			if (p->connect_final || peer_now_ms() - gone_ms >= PEER_RELAY_GRACE_MS) {
+				if (p->connect_lost)
+					return RVP_E_LOST;
 				return p->connect_result == RV_RES_PEER_GONE ? RVP_E_PARTNER
 				                                             : RVP_E_NO_PATH;
+			}
 		}
 		if (peer_now_ms() >= deadline)
 			return RVP_E_TIMEOUT;
