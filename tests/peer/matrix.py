@@ -17,7 +17,10 @@ rvdp's control socket), rvpeer in the site hosts, natbox between them:
    A few cells run again with peers that classify themselves.
 3. Hostile cases: partner offline, partner never answers, partner gone
    without a bye, server unreachable, the callee's NAT mapping expired or
-   lost mid-way: each ends in bounded time with a clear error (or recovers).
+   lost mid-way, the server (rvcontrol, then rvdp) SIGKILLed and restarted
+   mid-connect, before and after its INSTRUCTs reached the peers: each ends
+   in bounded time with a clear error (or recovers), and after a restart
+   the same peers connect again at once.
 
 Run as root with the lab up in dpdk mode and the lab lock held
 (tests/peer/run-matrix.sh does it all). For development:
@@ -144,11 +147,11 @@ class Procs:
             with open(PIDFILE, "w") as f:
                 f.write(" ".join(str(p.pid) for p in self.live if p.poll() is None) + "\n")
 
-    def start(self, argv, out, err, ns=None):
+    def start(self, argv, out, err, ns=None, mode="w"):
         if ns:
             argv = ["ip", "netns", "exec", "rvl-" + ns] + argv
-        p = subprocess.Popen(argv, stdout=open(out, "w"), stderr=open(err, "w"),
-                             stdin=subprocess.DEVNULL)
+        with open(out, mode) as fo, open(err, mode) as fe:
+            p = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
         self.live.append(p)
         self._save()
         return p
@@ -269,8 +272,9 @@ class Rig:
                 "rvmatrix%d" % os.getpid(), "--vdev", "net_af_packet0,iface=eth0", "--",
                 "--addr", S1, "--alt-addr", S2, "--control", self.ctl_sock,
                 "--idle-sleep-us", "100", "--json"]
+        # Appended to: a restarted rvdp (section 3) keeps the first one's log.
         self.rvdp = PROCS.start(argv, os.path.join(RUN, "rvdp.out"),
-                                os.path.join(RUN, "rvdp.log"), ns="srv")
+                                os.path.join(RUN, "rvdp.log"), ns="srv", mode="a")
         s = sock("inet")  # ready when it answers a Binding
         try:
             for _ in range(100):
@@ -288,18 +292,20 @@ class Rig:
         finally:
             s.close()
 
-    def start_rvcontrol(self):
+    def start_rvcontrol(self, since=0):
+        """Started (again: its log is appended to, and 'connected' must come
+        after offset since)."""
         # --connect-rate: the matrix connects device a ~110 times in two
         # minutes; the default 60/min per locator is an anti-abuse limit.
         argv = [RVCONTROL, "--db", self.db, "--keys", self.keys, "--dataplane", self.ctl_sock,
                 "--connect-rate", "100000", "-v"]
-        self.ctl = PROCS.start(argv, os.path.join(RUN, "rvcontrol.out"), self.ctl_log)
+        self.ctl = PROCS.start(argv, os.path.join(RUN, "rvcontrol.out"), self.ctl_log, mode="a")
         end = time.monotonic() + 10
         while time.monotonic() < end:
             if self.ctl.poll() is not None:
                 raise RuntimeError("rvcontrol exited %d: %s"
                                    % (self.ctl.returncode, read(self.ctl_log).strip()))
-            if "connected to rvdp" in read(self.ctl_log):
+            if "connected to rvdp" in read(self.ctl_log)[since:]:
                 return
             time.sleep(0.05)
         raise RuntimeError("rvcontrol did not connect to rvdp within 10 s: %s"
@@ -739,6 +745,159 @@ def _wait_expire(site, ext, timeout):
     return []
 
 
+# Server restarts mid-connect: rvcontrol or rvdp killed with SIGKILL and
+# started again while a connect is in progress. Attempts live in rvcontrol's
+# memory (registrations are durable: SQLite); a restarted rvdp is refilled
+# by rvcontrol. Whatever happens must end in bounded time: the connect
+# completes (the peers recover) or fails with a clear error; afterwards a
+# fresh connect between the same two peers works (nothing stale left).
+RESTART_BOUND_S = 25.0
+# How a connect that did not complete may end: each names what happened.
+LOST_TEXT = "the server dropped the attempt"
+RESTART_ERRORS = ("no answer in time", "no direct path was found in time",
+                  "the partner did not answer the server", LOST_TEXT)
+
+
+def connect_bg(rig, tag, nat_args, locator, message, dev="a", ns="a1"):
+    """`rvpeer connect` in the background: (process, start time)."""
+    argv = peer_argv(rig, dev, nat_args, extra=["connect", locator, "--message", message])
+    out = os.path.join(rig.work, "%s.connect.out" % tag)
+    err = os.path.join(rig.work, "%s.connect.err" % tag)
+    return PROCS.start(argv, out, err, ns=ns), time.monotonic()
+
+
+def connect_wait(rig, tag, p, t0, wall=CONNECT_WALL_S):
+    """The result of connect_bg, in connect()'s form (killed after wall s)."""
+    try:
+        rc = p.wait(max(0.1, wall - (time.monotonic() - t0)))
+        PROCS.reap(p)
+    except subprocess.TimeoutExpired:
+        PROCS.stop(p, signal.SIGKILL)
+        rc = None
+    secs = time.monotonic() - t0
+    out = read(os.path.join(rig.work, "%s.connect.out" % tag))
+    err = read(os.path.join(rig.work, "%s.connect.err" % tag))
+    objs = json_lines(out)
+    return {"rc": rc, "out": out, "err": err, "secs": secs, "res": objs[-1] if objs else {},
+            "error": next((ln for ln in err.splitlines() if ln.startswith("rvpeer ")), "")}
+
+
+def wait_text(path, text, timeout, since=0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if text in read(path)[since:]:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def restart_daemon(rig, daemon):
+    """SIGKILL rvcontrol or rvdp (continued first: it may be frozen) and
+    start it again: seconds from the kill until it serves again (rvcontrol
+    connected to rvdp; rvdp answering and refilled by rvcontrol)."""
+    mark = rig.log_mark()
+    t0 = time.monotonic()
+    # SIGKILL before anything else: a frozen daemon continued first could
+    # still handle what waits in its sockets.
+    (rig.ctl if daemon == "rvcontrol" else rig.rvdp).send_signal(signal.SIGKILL)
+    if daemon == "rvcontrol":
+        PROCS.stop(rig.ctl, signal.SIGKILL)
+        rig.start_rvcontrol(since=mark)
+    else:
+        PROCS.stop(rig.rvdp, signal.SIGKILL)
+        rig.start_rvdp()
+        up = time.monotonic() - t0
+        if not wait_text(rig.ctl_log, "rvdp repopulated", 10.0, mark):
+            raise RuntimeError("rvcontrol did not refill the restarted rvdp within 10 s")
+        return time.monotonic() - t0, " (answering after %.2f s)" % up
+    return time.monotonic() - t0, ""
+
+
+def hostile_restart(rig, measured, daemon, when, times):
+    """daemon (rvcontrol or rvdp) killed and restarted mid-connect.
+    before: the daemon is frozen (SIGSTOP) when the caller sends CONNECT, so
+            no INSTRUCT can go out; killed 0.5 s later, restarted; the
+            caller's retransmitted CONNECT meets the new daemon.
+    after:  the callee sits behind an address-symmetric NAT, so it is E1's
+            sender (the caller, port-restricted, cannot be: its filter drops
+            the callee's replies from a new port). The callee is frozen and
+            the caller connects; once the caller has its INSTRUCT #1 (and
+            waits for #2, which needs the callee's REPORT, while the callee's
+            #1 waits unread in its socket) the daemon is killed, restarted,
+            and the callee continued: its REPORT meets the new daemon."""
+    tag = "h-restart-%s-%s" % (daemon, when)
+    args = hostile_args(measured)
+    args_b = args
+    if when == "after":
+        nat("b", *nat_opts("seq1", "addr-symmetric"))
+        args_b = nat_args_for(measured, "seq1", "addr-symmetric")
+    try:
+        _restart_case(rig, args, args_b, daemon, when, tag, times)
+    finally:
+        if when == "after":
+            nat("b", *nat_opts("seq1", HOSTILE_NAT))
+
+
+def _restart_case(rig, args, args_b, daemon, when, tag, times):
+    mark = rig.log_mark()
+    lst = Listener(rig, tag, args_b, count=1)
+    reg = lst.registered()
+    if not reg:
+        C.check(False, "%s: the callee registers" % tag, tail(lst.text(), 15))
+        PROCS.stop(lst.p)
+        return
+    msg = "%s %s" % (tag, os.urandom(4).hex())
+    instructed = None
+    if when == "before":
+        (rig.ctl if daemon == "rvcontrol" else rig.rvdp).send_signal(signal.SIGSTOP)
+        p, t0 = connect_bg(rig, tag, args, rig.loc["b"], msg)
+        time.sleep(0.5)
+    else:
+        lst.p.send_signal(signal.SIGSTOP)
+        p, t0 = connect_bg(rig, tag, args, rig.loc["b"], msg)
+        err = os.path.join(rig.work, "%s.connect.err" % tag)
+        instructed = wait_text(err, "we spray the replies", 5.0)
+    restart_s, restart_how = restart_daemon(rig, daemon)
+    if when == "after":
+        lst.p.send_signal(signal.SIGCONT)
+    res = connect_wait(rig, tag, p, t0)
+    j = res["res"]
+    recovered = res["rc"] == 0 and j.get("echo") == msg
+    clear = res["rc"] == 1 and any(e in res["error"] for e in RESTART_ERRORS)
+    if daemon == "rvcontrol" and when == "after":
+        # The new rvcontrol knows nothing of the attempt: the callee's REPORT
+        # is answered 472, so the callee ends it at once, and the caller,
+        # still waiting for its next INSTRUCT at the deadline, says what
+        # happened rather than "no direct path".
+        clear = (clear and LOST_TEXT in res["error"]
+                 and "unknown to the server" in read(lst.err))
+    times["%s-%s restart" % (daemon, when)] = restart_s
+    what = "%s SIGKILLed and restarted %s" % (
+        daemon, "before the INSTRUCTs went out (it was frozen when CONNECT came)"
+        if when == "before" else "after the INSTRUCTs reached both peers (callee frozen)")
+    C.check((when == "before" or instructed) and res["secs"] < RESTART_BOUND_S and
+            (recovered or clear),
+            "server restarts mid-connect, %s: restart %.2f s%s; connect %s in %.1f s%s" % (
+                what, restart_s, restart_how, "completed, echo ok" if recovered else "exit %s" % res["rc"],
+                res["secs"], "" if recovered else ": " + (res["error"] or "-")),
+            "INSTRUCT #1 reached the caller (the replier): %s; wanted a path or one of %s within %.0f s\n"
+            "%s" % (instructed, RESTART_ERRORS, RESTART_BOUND_S,
+                    evidence(rig, mark, res, lst)))
+    rc, _ = lst.exit(2.0 if recovered else 0.1)
+    C.check(rc == 0 or not recovered, "the callee stops cleanly afterwards (exit %s)" % rc,
+            tail(read(lst.err), 15))
+    if not recovered:
+        PROCS.stop(lst.p)
+    # Nothing stale: the same two peers connect at once afterwards.
+    lst = Listener(rig, tag + "-next", args_b, count=1)
+    reg = lst.registered()
+    res = connect(rig, tag + "-next", args, rig.loc["b"], msg + " again")
+    C.check(reg is not None and res["rc"] == 0 and res["res"].get("echo") == msg + " again",
+            "then a fresh connect between the same peers works (%.1f s)" % res["secs"],
+            evidence(rig, mark, res, lst))
+    lst.exit(2.0)
+
+
 def hostile(rig, measured, times):
     args = hostile_args(measured)
     nat("a", *nat_opts("seq1", HOSTILE_NAT))
@@ -748,7 +907,13 @@ def hostile(rig, measured, times):
                       ("killed", lambda: hostile_gone(rig, args, "killed")),
                       ("unreachable", lambda: hostile_unreachable(rig, args)),
                       ("nat-restart", lambda: hostile_mapping(rig, args, "restart")),
-                      ("expired", lambda: hostile_mapping(rig, args, "expired"))):
+                      ("expired", lambda: hostile_mapping(rig, args, "expired")),
+                      ("ctl-before", lambda: hostile_restart(rig, measured, "rvcontrol", "before",
+                                                             times)),
+                      ("ctl-after", lambda: hostile_restart(rig, measured, "rvcontrol", "after",
+                                                            times)),
+                      ("dp-before", lambda: hostile_restart(rig, measured, "rvdp", "before", times)),
+                      ("dp-after", lambda: hostile_restart(rig, measured, "rvdp", "after", times))):
         t0 = time.monotonic()
         try:
             rig.alive()

@@ -6,7 +6,8 @@
 # connectivity matrix (every ordered pair of the six NAT types x sequential
 # delta 1 / sequential delta 2 with background allocations / random) with data
 # both ways, and the hostile cases (partner offline, frozen or killed, server
-# unreachable, mapping lost mid-way), and prints the matrices and timings.
+# unreachable, mapping lost mid-way, rvcontrol or rvdp killed -9 and
+# restarted mid-connect), and prints the matrices and timings.
 #
 # Extra arguments go to matrix.py (e.g. --only matrix --alloc random).
 # Exit 125 (skipped) where the machine cannot build the lab. Logs of a failed
