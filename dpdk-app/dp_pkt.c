@@ -646,8 +646,9 @@ bool dp_pkt_probe_session(const uint8_t *frame, uint16_t len, uint64_t *session)
 	const uint8_t *stun = frame + PAYLOAD_OFF, *v = stun + RV_STUN_HDR_LEN + 4;
 
 	if (len < PAYLOAD_OFF + RV_STUN_HDR_LEN + 4 + RV_PROBE_LEN ||
-	    rv_get_u16(frame + 12) != ETH_P_IP || frame[ETH_LEN] != 0x45 || frame[ETH_LEN + 9] != 17 ||
-	    (stun[0] & 0xc1) != 0 || (stun[1] & 0x10) != 0 || rv_get_u32(stun + 4) != RV_STUN_MAGIC ||
+	    rv_get_u16(frame + 12) != ETH_P_IP || frame[ETH_LEN] != 0x45 ||
+	    frame[ETH_LEN + 9] != 17 || (stun[0] & 0xc1) != 0 || (stun[1] & 0x10) != 0 ||
+	    rv_get_u32(stun + 4) != RV_STUN_MAGIC ||
 	    rv_get_u16(stun + RV_STUN_HDR_LEN) != RV_A_PROBE || v[8] == RV_PROBE_RELAY)
 		return false;
 	*session = rv_get_u64(v);

@@ -89,8 +89,8 @@ static struct dp_hints *dp_hints_new(unsigned long table_buckets)
 {
 	unsigned long lines = table_buckets / DP_HINT_WAYS ? table_buckets / DP_HINT_WAYS : 1;
 	size_t bytes = sizeof(struct dp_hints) + lines * sizeof(struct dp_hint_line);
-	struct dp_hints *hs = aligned_alloc(_Alignof(struct dp_hint_line),
-	                                    (bytes + 63) & ~(size_t)63);
+	struct dp_hints *hs =
+	        aligned_alloc(_Alignof(struct dp_hint_line), (bytes + 63) & ~(size_t)63);
 
 	if (!hs)
 		return NULL;
@@ -451,9 +451,10 @@ void dp_table_pf_ring(const struct dp_pf *pf)
 	struct dp_node *n = pf->node;
 
 	if (n)
-		__builtin_prefetch(&n->ring[atomic_load_explicit(&n->obs_head, memory_order_relaxed) &
-		                            DP_RING_MASK],
-		                   1, 3);
+		__builtin_prefetch(
+		        &n->ring[atomic_load_explicit(&n->obs_head, memory_order_relaxed) &
+		                 DP_RING_MASK],
+		        1, 3);
 }
 
 bool dp_table_rate(const struct dp_ref *ref, uint64_t now_ms)
