@@ -15,25 +15,34 @@ struct dp_rl_bucket {
 	uint64_t rate; /* units per second = micro-units per microsecond */
 };
 
-/* The source's host, normalised and zero-padded, so equality is a plain
- * compare. The port is not part of it: a spoofer choosing ports must not
- * get a fresh budget per port. */
+/* The source's host, normalised and zero-padded, for the hash. The port is
+ * not part of it: a spoofer choosing ports must not get a fresh budget per
+ * port. */
 struct dp_rl_key {
 	uint8_t ip[16];
 	uint8_t family;
 };
 
+/* A slot holds one source, named by the keyed 64-bit hash of its host
+ * (odd, so 0 marks a slot never used): two hosts with one hash would share
+ * a budget, which only ever gives them less. */
 struct dp_rl_slot {
-	struct dp_rl_key key;
-	bool used;
+	uint64_t id;
 	uint64_t last_us;
 	uint64_t pkts;  /* micro-packets */
 	uint64_t bytes; /* micro-bytes */
 };
 
+/* Slots per set: a source may sit in any slot of its set (two cache lines),
+ * so sources hashing alike keep their own budgets instead of evicting each
+ * other: with 1000 sources in 64 K slots, the odds that five share a set
+ * are about 1 in 10^4 (two ways: one in seven). */
+#define DP_RL_WAYS 4u
+
 struct dp_rl {
 	uint64_t k0, k1; /* hash keys */
-	uint32_t mask;
+	uint32_t mask;   /* sets - 1 */
+	uint32_t ways;   /* DP_RL_WAYS, or fewer for a smaller table */
 	bool pkt_limited, glob_limited;
 	struct dp_rl_bucket src_pkts, src_bytes; /* caps and rates; tok unused */
 	struct dp_rl_bucket glob;
@@ -58,8 +67,8 @@ static uint64_t mix64(uint64_t x)
 }
 
 /* Keyed mix of the two address words. Sources are attacker-chosen (spoofed),
- * so the keys keep them from aiming at a victim's slot; an eviction only
- * restarts one source, and the global budget bounds the total regardless. */
+ * so the keys keep them from aiming at a victim's set; filling a set only
+ * ever shares its slots' budgets, never renews them. */
 static uint64_t dp_rl_hash(const struct dp_rl *rl, const struct dp_rl_key *k)
 {
 	uint64_t w0, w1;
@@ -102,7 +111,8 @@ int dp_rl_init(struct dp_rl *rl, const struct dp_rl_conf *conf, uint32_t shares)
 	memset(rl, 0, dp_rl_size(conf));
 	rl->k0 = splitmix64(&seed);
 	rl->k1 = splitmix64(&seed);
-	rl->mask = conf->slots - 1;
+	rl->ways = conf->slots < DP_RL_WAYS ? conf->slots : DP_RL_WAYS;
+	rl->mask = conf->slots / rl->ways - 1;
 	rl->pkt_limited = conf->src_pkts != 0;
 	rl->src_pkts = (struct dp_rl_bucket){ .cap = dp_rl_micro(conf->src_pkts),
 		                              .rate = conf->src_pkts_rate };
@@ -122,21 +132,31 @@ static struct dp_rl_slot *dp_rl_slot_get(struct dp_rl *rl, const struct rv_addr 
 {
 	struct rv_addr a = *src;
 	struct dp_rl_key k = { 0 };
-	struct dp_rl_slot *s;
+	struct dp_rl_slot *set, *s;
+	uint64_t h;
 
 	rv_addr_normalize(&a);
 	k.family = a.family;
 	memcpy(k.ip, a.ip, rv_addr_iplen(&a));
-	s = &rl->slot[dp_rl_hash(rl, &k) & rl->mask];
-	if (!s->used || memcmp(&s->key, &k, sizeof(k)) != 0) {
-		/* Evict: the newcomer starts full rather than inherit (or share)
-		 * another host's budget. */
-		s->key = k;
-		s->used = true;
+	h = dp_rl_hash(rl, &k);
+	set = &rl->slot[(h >> 1 & rl->mask) * rl->ways];
+	s = set;
+	for (uint32_t w = 0; w < rl->ways; w++) {
+		if (set[w].id == (h | 1))
+			return &set[w];
+		/* The victim: a slot never used, else the least recently used. */
+		if (s->id && (!set[w].id || set[w].last_us < s->last_us))
+			s = &set[w];
+	}
+	if (!s->id) {
 		s->last_us = now_us;
 		s->pkts = rl->src_pkts.cap;
 		s->bytes = rl->src_bytes.cap;
 	}
+	/* An evicted slot keeps its buckets (refilled as time passed): the
+	 * newcomer never gets a fresh budget, so no number of spoofed sources
+	 * draws more than the slots' budgets between them. */
+	s->id = h | 1;
 	return s;
 }
 

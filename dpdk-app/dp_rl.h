@@ -7,10 +7,14 @@
  * source's packet bucket, so a reflected flood is bounded in packets too.
  *
  * One struct dp_rl per lcore, never shared: no atomics on the fast path.
- * Sources hash (keyed) into a fixed-size table of buckets; a new source
- * evicts whatever held its slot and starts with a full bucket, so memory is
- * flat under spoofed floods from any number of sources and the global
- * budget bounds the total. IPv4-mapped IPv6 sources are normalised first
+ * Sources hash (keyed) into a fixed-size table of four-slot sets, so memory
+ * is flat under spoofed floods from any number of sources. A new source
+ * takes a free slot of its set, else the least recently used one together
+ * with its buckets as they are (refilled since): nobody gets a fresh budget
+ * by evicting someone, so whatever the number of sources the table's slots
+ * bound what they draw between them (each slot at most one source's
+ * budget), besides the global budget. A source alone in its set (the rule
+ * below a few thousand sources) has exactly its own budget. IPv4-mapped IPv6 sources are normalised first
  * (rv_addr_normalize), so one host is one key.
  *
  * Time is a parameter (microseconds, any monotonic origin): pure logic,

@@ -229,6 +229,7 @@ Test(rl, a_zero_global_budget_means_no_global_limit)
 	struct dp_rl *rl;
 	int n = 0;
 
+	conf.slots = 1u << 16; /* 2000 sources, each alone in its set */
 	conf.src_pkts = 0;
 	conf.glob_bytes = 0;
 	conf.glob_bytes_rate = 0;
@@ -241,18 +242,70 @@ Test(rl, a_zero_global_budget_means_no_global_limit)
 
 /* --- who is a source -------------------------------------------------- */
 
-Test(rl, a_colliding_source_evicts_and_starts_fresh)
+Test(rl, an_evicting_source_inherits_the_slots_budget_not_a_fresh_one)
 {
 	struct dp_rl_conf conf = base;
 	struct rv_addr a = v4(0xc0000201), b = v4(0xcb007101);
 	struct dp_rl *rl;
 
 	conf.slots = 1; /* every source collides */
+	conf.src_pkts_rate = 1;
+	rl = rl_new(&conf, 1);
+	cr_assert_eq(SAME(rl, a, 0, 10), 4);
+	cr_assert_eq(SAME(rl, b, 0, 10), 0, "b took a's slot with its empty bucket");
+	cr_assert_eq(SAME(rl, a, 0, 10), 0, "and a coming back gets nothing either");
+	cr_assert_eq(SAME(rl, b, 2 * SEC, 10), 2, "the slot refills at the rate");
+	free(rl);
+}
+
+Test(rl, sources_of_one_set_keep_their_own_budgets_while_it_has_room)
+{
+	struct dp_rl_conf conf = base;
+	struct rv_addr a = v4(0xc0000201), b = v4(0xcb007101), c = v4(0x0a000001);
+	struct dp_rl *rl;
+
+	conf.slots = 2; /* one set of two */
 	conf.src_pkts_rate = 0;
 	rl = rl_new(&conf, 1);
 	cr_assert_eq(SAME(rl, a, 0, 10), 4);
-	cr_assert_eq(SAME(rl, b, 0, 10), 4, "b does not share a's empty bucket");
-	cr_assert_eq(SAME(rl, a, 0, 10), 4, "a was evicted by b and starts over");
+	cr_assert_eq(SAME(rl, b, 1, 10), 4, "b has the other slot");
+	cr_assert_eq(SAME(rl, a, 2, 10), 0, "a kept its spent bucket");
+	cr_assert_eq(SAME(rl, c, 3, 10), 0, "c evicts the least recent (b) and gets its bucket");
+	cr_assert_eq(SAME(rl, a, 4, 10), 0, "a was the most recent: still its own, spent");
+	free(rl);
+	conf.slots = 4; /* one set of four: room for c */
+	rl = rl_new(&conf, 1);
+	cr_assert_eq(SAME(rl, a, 0, 10), 4);
+	cr_assert_eq(SAME(rl, b, 1, 10), 4);
+	cr_assert_eq(SAME(rl, c, 2, 10), 4);
+	cr_assert_eq(SAME(rl, a, 3, 10) + SAME(rl, b, 3, 10) + SAME(rl, c, 3, 10), 0);
+	free(rl);
+}
+
+/* However many spoofed sources, the slots bound what they get together;
+ * a thousand sources in 64K slots each get exactly their own budget. */
+Test(rl, spoofed_sources_draw_no_more_than_the_slots_budgets)
+{
+	struct dp_rl_conf conf = base;
+	struct dp_rl *rl;
+	int n = 0;
+
+	conf.slots = 64;
+	conf.src_pkts_rate = 0;
+	rl = rl_new(&conf, 1);
+	for (uint32_t round = 0; round < 3; round++)
+		for (uint32_t i = 0; i < 10000; i++)
+			n += SAME(rl, v4(0x0a000000 + i), round * 10000 + i, 1);
+	cr_assert_eq(n, 64 * 4, "%d answers from 64 slots of 4 packets", n);
+	free(rl);
+
+	conf.slots = 1u << 16;
+	rl = rl_new(&conf, 1);
+	n = 0;
+	for (uint32_t round = 0; round < 8; round++)
+		for (uint32_t i = 0; i < 1000; i++)
+			n += SAME(rl, v4(0x0b000000 + i * 7919), round * 1000 + i, 1);
+	cr_assert_eq(n, 1000 * 4, "each of 1000 sources gets its 4 packets, no more (%d)", n);
 	free(rl);
 }
 
