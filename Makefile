@@ -147,6 +147,11 @@ demo:
 bench: all bench-tools
 	$(Q)BUILD=$(BUILD) bash scripts/bench.sh
 
+# Issue 9: a spoofed flood from 10^3, 10^5, 10^7 sources (tests/bench/run-flood.sh --help).
+.PHONY: flood
+flood: all bench-tools
+	$(Q)BUILD=$(BUILD) bash tests/bench/run-flood.sh $(FLOOD_ARGS)
+
 # Each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.sh; needs clang).
 .PHONY: fuzz
 fuzz:
