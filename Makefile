@@ -152,6 +152,16 @@ bench: all bench-tools
 flood: all bench-tools
 	$(Q)BUILD=$(BUILD) bash tests/bench/run-flood.sh $(FLOOD_ARGS)
 
+# The soak (not in CI): the NAT-lab matrix under a probe flood + rvcontrol
+# kill -9 cycles, everything under ASan+UBSan, for SOAK_MINUTES (60);
+# SOAK_ARGS=--short for ~5 min.
+.PHONY: soak
+soak:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  all natbox build-asan/tests/crashload
+	$(Q)BUILD=build-asan bash scripts/soak.sh --minutes $(or $(SOAK_MINUTES),60) $(SOAK_ARGS)
+
 # Each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.sh; needs clang).
 .PHONY: fuzz
 fuzz:
