@@ -84,6 +84,12 @@ void cli_note(const struct cli *c, const char *fmt, ...) __attribute__((format(p
 int cli_usage_error(const struct cli *c, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 int cli_failed(struct cli *c, const char *what, int err);
+/* cli_failed for an error of an established path: -ECONNABORTED says why
+ * the server ended the relay ("the server ended the relay: relay-time"). */
+int cli_conn_failed(struct cli *c, const struct rvp_conn *k, const char *what, int err);
+/* Why a connection ended, from cli_serve's result (0: we stopped it):
+ * partner-closed, partner-silent, stopped, or the server's reason. */
+const char *cli_end_reason(const struct rvp_conn *k, int err);
 
 uint64_t cli_now_ms(void); /* CLOCK_MONOTONIC, rvp_next_ms()'s clock */
 void cli_hex_locator(const uint8_t *l, char out[2 * RV_LOCATOR_LEN + 1]);

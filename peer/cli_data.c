@@ -228,7 +228,8 @@ static void rx_end(struct cli *c, struct cli_slot *sl)
 }
 
 /* Everything queued on one connection. Returns -EPIPE once the partner
- * closed it, -ETIMEDOUT once it went silent, else 0. */
+ * closed it, -ETIMEDOUT once it went silent, -ECONNABORTED once the server
+ * ended its relay, else 0. */
 int cli_serve(struct cli *c, struct cli_slot *sl, bool server)
 {
 	char buf[CLI_DGRAM_MAX + 1];
@@ -250,7 +251,7 @@ int cli_serve(struct cli *c, struct cli_slot *sl, bool server)
 				(void)rvp_send(sl->k, buf, (size_t)n);
 		}
 	}
-	return n == -EPIPE || n == -ETIMEDOUT ? n : 0;
+	return n == -EPIPE || n == -ETIMEDOUT || n == -ECONNABORTED ? n : 0;
 }
 
 /* --- file transfer: the sending side (connect --send) ---------------------- */
@@ -343,6 +344,8 @@ int cli_tx_send(struct cli *c, struct rvp_conn *k, struct cli_tx *t)
 	}
 	if (rc == 0)
 		rc = tx_exchange(k, "END", 3, -1, done, sizeof(done));
+	if (rc == -ECONNABORTED)
+		return cli_conn_failed(c, k, "send", rc);
 	if (rc < 0)
 		return cli_failed(c, seq ? "send: no answer from the receiver" : "send FILE", rc);
 	ms = cli_now_ms() - t0;
@@ -377,7 +380,7 @@ int cli_echo_check(struct cli *c, struct rvp_conn *k, const char *text)
 
 		if (now >= next) {
 			if ((rc = rvp_send(k, text, len)) < 0)
-				return cli_failed(c, "send", rc);
+				return cli_conn_failed(c, k, "send", rc);
 			sent = now;
 			next = now + 1000;
 		}
@@ -385,7 +388,7 @@ int cli_echo_check(struct cli *c, struct rvp_conn *k, const char *text)
 		if (n == RVP_E_TIMEOUT)
 			continue;
 		if (n < 0)
-			return cli_failed(c, "receive", n);
+			return cli_conn_failed(c, k, "receive", n);
 		if ((size_t)n == len && !memcmp(buf, text, len)) {
 			cli_kv(&c->o, "echo", CLI_STR | CLI_JSON, "%s", text);
 			cli_kv(&c->o, "rtt_ms", CLI_RAW | CLI_JSON, "%" PRIu64,
@@ -457,10 +460,12 @@ int cli_chat(struct cli *c, struct rvp *p, struct cli_slot *sl)
 				stop = cli_now_ms() + 1000;
 			rc = send_lines(sl->k, line, &have, sizeof(line), n <= 0);
 			if (rc < 0)
-				return cli_failed(c, "send", rc);
+				return cli_conn_failed(c, sl->k, "send", rc);
 		}
 		(void)rvp_process(p, 0);
 		rc = cli_serve(c, sl, false);
+		if (rc == -ECONNABORTED)
+			return cli_conn_failed(c, sl->k, "chat", rc);
 		if (rc < 0) {
 			cli_note(c, rc == -EPIPE ? "the partner closed the connection"
 			                         : "the partner went silent: path closed");

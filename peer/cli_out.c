@@ -150,6 +150,30 @@ int cli_failed(struct cli *c, const char *what, int err)
 	return 1;
 }
 
+const char *cli_end_reason(const struct rvp_conn *k, int err)
+{
+	struct rvp_info i;
+
+	if (err == -ECONNABORTED) {
+		rvp_conn_info(k, &i);
+		return rv_result_str(i.ended);
+	}
+	return err == -EPIPE ? "partner-closed" : err == -ETIMEDOUT ? "partner-silent" : "stopped";
+}
+
+int cli_conn_failed(struct cli *c, const struct rvp_conn *k, const char *what, int err)
+{
+	const char *why = cli_end_reason(k, err);
+
+	if (err != -ECONNABORTED)
+		return cli_failed(c, what, err);
+	fprintf(stderr, "rvpeer %s: %s: the server ended the relay: %s\n", c->cmd, what, why);
+	if (c->o.depth)
+		cli_kv(&c->o, "error", CLI_STR | CLI_JSON, "%s: the server ended the relay: %s",
+		       what, why);
+	return 1;
+}
+
 void cli_hex_locator(const uint8_t *l, char out[2 * RV_LOCATOR_LEN + 1])
 {
 	rv_hex_encode(l, RV_LOCATOR_LEN, out);

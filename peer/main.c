@@ -661,13 +661,18 @@ static int cmd_match(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-static void slot_close(struct cli *c, struct cli_slot *sl)
+/* why: cli_serve's result, 0 when we stop. */
+static void slot_close(struct cli *c, struct cli_slot *sl, int why)
 {
+	const char *reason = cli_end_reason(sl->k, why);
+
 	cli_event_open(c, "closed", &sl->info);
+	cli_kv(&c->o, "reason", CLI_STR | CLI_JSON, "%s", reason);
 	if (!c->o.json) {
 		char loc[33];
 		cli_hex_locator(sl->info.partner_locator, loc);
-		printf("connection with %s closed\n", loc);
+		printf("connection with %s closed (%s%s)\n", loc,
+		       why == -ECONNABORTED ? "the server ended the relay: " : "", reason);
 	}
 	cli_close(&c->o, '}');
 	cli_rx_abort(&sl->f);
@@ -708,16 +713,18 @@ static int cmd_listen(struct cli *c, int argc, char **argv)
 			cli_print_connected(c, &sl->info);
 			cli_close(&c->o, '}');
 		}
-		for (unsigned i = 0; i < SLOTS; i++)
-			if (slots[i].k && cli_serve(c, &slots[i], true) < 0) {
-				slot_close(c, &slots[i]);
+		for (unsigned i = 0; i < SLOTS; i++) {
+			int why = slots[i].k ? cli_serve(c, &slots[i], true) : 0;
+			if (why < 0) {
+				slot_close(c, &slots[i], why);
 				open--;
 			}
+		}
 		(void)rvp_process(s.p, 1000);
 	}
 	for (unsigned i = 0; i < SLOTS; i++)
 		if (slots[i].k)
-			slot_close(c, &slots[i]);
+			slot_close(c, &slots[i], 0);
 	session_close(c, &s);
 	return rc;
 }

@@ -105,8 +105,8 @@ int rvp_send(struct rvp_conn *c, const void *buf, size_t len);
 /* Receive one datagram (up to timeout_ms; 0: don't wait): its length,
  * RVP_E_TIMEOUT, -EPIPE once the partner closed the path, -ETIMEDOUT
  * once it went silent for dead_ms, or -ECONNABORTED once the server ended
- * its relay (quota, time, idleness: the timeline says which). The path is
- * then closed; send fails the same way. */
+ * its relay (quota, time, idleness: rvp_info's ended says which). The path
+ * is then closed; send fails the same way. */
 int rvp_recv(struct rvp_conn *c, void *buf, size_t cap, int timeout_ms);
 void rvp_close(struct rvp_conn *c);
 
@@ -119,7 +119,9 @@ struct rvp_info {
 	uint32_t elapsed_ms;
 	uint32_t packets;
 	bool caller;
-	bool relayed; /* through the server's relay (partner: the relay's address) */
+	bool relayed;  /* through the server's relay (partner: the relay's address) */
+	uint8_t ended; /* why the server ended the relay (enum rv_result_code:
+	                * relay-bytes, relay-time, relay-idle), 0 while it has not */
 };
 void rvp_conn_info(const struct rvp_conn *c, struct rvp_info *out);
 

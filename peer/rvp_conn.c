@@ -425,6 +425,7 @@ void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 		if ((m->present & RV_BIT(RV_F_RESULT)) && c->relayed && !c->closed) {
 			peer_log(p, "server: the relay ended: %s", rv_result_str(m->result.code));
 			c->closed = c->ended = true;
+			c->info.ended = m->result.code;
 		}
 		return; /* else an established path: a retransmission */
 	}
