@@ -21,10 +21,19 @@ rvdp's control socket), rvpeer in the site hosts, natbox between them:
    mid-connect, before and after its INSTRUCTs reached the peers: each ends
    in bounded time with a clear error (or recovers), and after a restart
    the same peers connect again at once.
+4. Relay first, then a direct path: the connection moves over.
+5. Relay quotas (issue 8's "Quotas" proof): rvcontrol restarted with
+   --relay-seconds 10, then --relay-mb 1, two random-allocation
+   port-symmetric NATs (relayed, nothing to upgrade to): a chat past the
+   time quota and a 1.5 MiB file past the byte quota are cut off, both
+   peers print why ("the server ended the relay: relay-time|relay-bytes")
+   and end, the byte count rvdp relayed stops within a datagram of the
+   quota, and rvcontrol's log and stats account it. Then its normal flags.
 
 Run as root with the lab up in dpdk mode and the lab lock held
 (tests/peer/run-matrix.sh does it all). For development:
-  matrix.py [--only classify,matrix,self,hostile] [--alloc seq1,seq2,random]
+  matrix.py [--only classify,matrix,self,hostile,upgrade,quota]
+            [--alloc seq1,seq2,random]
             [--types PR,PS]     (the matrix's rows and columns)
 """
 
@@ -147,11 +156,11 @@ class Procs:
             with open(PIDFILE, "w") as f:
                 f.write(" ".join(str(p.pid) for p in self.live if p.poll() is None) + "\n")
 
-    def start(self, argv, out, err, ns=None, mode="w"):
+    def start(self, argv, out, err, ns=None, mode="w", stdin=subprocess.DEVNULL):
         if ns:
             argv = ["ip", "netns", "exec", "rvl-" + ns] + argv
         with open(out, mode) as fo, open(err, mode) as fe:
-            p = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
+            p = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=stdin, text=True)
         self.live.append(p)
         self._save()
         return p
@@ -242,6 +251,7 @@ class Rig:
         self.ctl_sock = os.path.join(RUN, "rvdp.sock")
         self.ctl_log = os.path.join(RUN, "rvcontrol.log")
         self.rvdp = self.ctl = None
+        self.ctl_flags = []  # rvcontrol's extra flags (section 5: small relay quotas)
         self.dev = {}  # name -> key file
         self.loc = {}  # name -> locator
 
@@ -298,7 +308,7 @@ class Rig:
         # --connect-rate: the matrix connects device a ~110 times in two
         # minutes; the default 60/min per locator is an anti-abuse limit.
         argv = [RVCONTROL, "--db", self.db, "--keys", self.keys, "--dataplane", self.ctl_sock,
-                "--connect-rate", "100000", "-v"]
+                "--connect-rate", "100000", "-v", *self.ctl_flags]
         self.ctl = PROCS.start(argv, os.path.join(RUN, "rvcontrol.out"), self.ctl_log, mode="a")
         end = time.monotonic() + 10
         while time.monotonic() < end:
@@ -318,6 +328,17 @@ class Rig:
                 raise RuntimeError("%s is not running (exit %s; see %s)" % (
                     name, p.returncode if p else None, self.ctl_log if name == "rvcontrol"
                     else os.path.join(RUN, "rvdp.log")))
+
+    def restart_rvcontrol(self, flags):
+        """rvcontrol stopped cleanly and started again with these extra flags
+        (kept for later restarts; [] restores the normal ones)."""
+        mark = self.log_mark()
+        rc = PROCS.stop(self.ctl)
+        C.check(rc == 0, "rvcontrol stops cleanly to take %s" % (" ".join(flags) or
+                                                                "its normal flags"),
+                "exit status %s" % rc)
+        self.ctl_flags = list(flags)
+        self.start_rvcontrol(since=mark)
 
     def log_mark(self):
         return len(read(self.ctl_log))
@@ -366,10 +387,10 @@ def declared(cls):
 class Listener:
     """`rvpeer listen --echo` in rvl-b1 (or another host)."""
 
-    def __init__(self, rig, tag, nat_args, dev="b", ns="b1", count=1):
+    def __init__(self, rig, tag, nat_args, dev="b", ns="b1", count=1, extra=()):
         self.out = os.path.join(rig.work, "%s.listen.out" % tag)
         self.err = os.path.join(rig.work, "%s.listen.err" % tag)
-        argv = peer_argv(rig, dev, nat_args, extra=["listen", "--echo"])
+        argv = peer_argv(rig, dev, nat_args, extra=["listen", "--echo", *extra])
         if count:
             argv += ["--count", str(count)]
         self.p = PROCS.start(argv, self.out, self.err, ns=ns)
@@ -972,12 +993,189 @@ def upgrade(rig, measured, times):
     times["upgrade"] = time.monotonic() - t0
 
 
+# --- 5. relay quotas -------------------------------------------------------------
+
+# Both sides port-symmetric with random allocation: no direct path can exist,
+# so the connection is relayed at once and stays relayed (nothing to upgrade
+# to); the quotas are made small by restarting rvcontrol with these flags.
+QUOTA_NAT = "port-symmetric"
+QUOTA_SECONDS = 10  # rvcontrol's shortest --relay-seconds
+QUOTA_MB = 1
+QUOTA_FILE = 3 << 19  # 1.5 MiB: half as much again as the byte quota
+# From the quota running out to both peers knowing: rvcontrol checks a
+# relay's time at every tick and reads rvdp's byte counters every 2 s
+# (CTL_RELAY_POLL_MS), then INSTRUCTs both peers.
+QUOTA_SLACK_S = 3.5
+# What libpeer says (its timeline, rvpeer -T) when the server ends a relay
+# (peer_on_instruct; the code's name is rv_result_str's).
+RELAY_ENDED = "server: the relay ended: %s"
+RELAY_ENDED_RE = re.compile(r"relay ([0-9a-f]{16}) ended \(([a-z-]+)\) after (\d+) s: "
+                            r"(\d+) bytes in (\d+) packets")
+
+
+def relay_stats(rig):
+    """rvcontrol stats --json: relayed bytes of the QUOTA_NAT pair."""
+    rc, out, err, _ = run([RVCONTROL, "--db", rig.db, "--json", "stats"])
+    return sum(o.get("relay_bytes", 0) for o in json_lines(out)
+               if o.get("caller") == QUOTA_NAT and o.get("callee") == QUOTA_NAT)
+
+
+def relay_end_line(rig, mark, timeout=2.0):
+    """rvcontrol's 'relay X ended (why) after S s: B bytes in P packets'."""
+    end = time.monotonic() + timeout
+    while True:
+        m = RELAY_ENDED_RE.search(rig.log_since(mark))
+        if m or time.monotonic() > end:
+            return m
+        time.sleep(0.05)
+
+
+def quota_listener(rig, tag, args, extra=()):
+    lst = Listener(rig, tag, args, extra=extra)
+    reg = lst.registered()
+    C.check(reg is not None, "%s: the callee registered" % tag, tail(lst.text(), 15))
+    return lst if reg else None
+
+
+def quota_listener_end(lst, why, tag):
+    """The callee is told too: the timeline line, its connection closed with
+    the reason, and (--count 1) it ends by itself."""
+    rc, by_itself = lst.exit(QUOTA_SLACK_S)
+    closed = [e for e in lst.events() if e.get("event") == "closed"]
+    C.check(by_itself and RELAY_ENDED % why in read(lst.err) and closed and
+            closed[-1].get("reason") == why,
+            "%s: the callee heard '%s' too, closed the connection (reason %s) and ended "
+            "(exit %s)" % (tag, why, closed[-1].get("reason") if closed else None, rc),
+            "ended by itself: %s; closed events %s\n%s" % (by_itself, closed,
+                                                          tail(lst.text(), 20)))
+
+
+def quota_time(rig, args, times):
+    """--relay-seconds 10: a chat through the relay, a line every 0.3 s; the
+    relay is cut at 10 s and both peers hear 'relay-time'."""
+    tag = "quota-time"
+    mark = rig.log_mark()
+    lst = quota_listener(rig, tag, args)
+    if not lst:
+        return
+    out = os.path.join(rig.work, "%s.connect.out" % tag)
+    err = os.path.join(rig.work, "%s.connect.err" % tag)
+    p = PROCS.start(peer_argv(rig, "a", args, extra=["connect", rig.loc["b"], "--chat"]),
+                    out, err, ns="a1", stdin=subprocess.PIPE)
+    t0 = time.monotonic()
+    t_conn, sent, wall = None, 0, CONNECT_WALL_S + QUOTA_SECONDS + QUOTA_SLACK_S
+    while p.poll() is None and time.monotonic() - t0 < wall:
+        if t_conn is None and any(e.get("event") == "connected" for e in json_lines(read(out))):
+            t_conn = time.monotonic()
+        if t_conn is not None:
+            try:
+                sent += 1
+                p.stdin.write("line %d through the relay\n" % sent)
+                p.stdin.flush()
+            except (BrokenPipeError, OSError):
+                break
+        time.sleep(0.3)
+    try:
+        rc = p.wait(max(0.1, wall - (time.monotonic() - t0)))
+    except subprocess.TimeoutExpired:
+        rc = None
+    t_end = time.monotonic()
+    PROCS.stop(p)
+    evs = json_lines(read(out))
+    conn = next((e for e in evs if e.get("event") == "connected"), {})
+    echoed = [e.get("text") for e in evs if e.get("event") == "message"]
+    life = t_end - t_conn if t_conn else None
+    cerr = read(err)
+    C.check(conn.get("strategy") == "relay" and echoed[:1] == ["line 1 through the relay"],
+            "%s: the chat is relayed (%s) and its lines come back (%d of %d echoed)"
+            % (tag, conn.get("strategy"), len(echoed), sent),
+            "connected: %s\n%s" % (conn, tail(cerr, 20)))
+    C.check(rc == 1 and RELAY_ENDED % "relay-time" in cerr and life is not None and
+            QUOTA_SECONDS - 0.5 < life < QUOTA_SECONDS + QUOTA_SLACK_S,
+            "%s: the caller is cut off %.1f s after connecting (quota %d s): '%s', exit %s"
+            % (tag, life or -1, QUOTA_SECONDS, RELAY_ENDED % "relay-time", rc),
+            "wanted exit 1 within %.1f s of connecting\n%s"
+            % (QUOTA_SECONDS + QUOTA_SLACK_S, tail(cerr, 25)))
+    err_line = next((ln for ln in cerr.splitlines() if ln.startswith("rvpeer ")), "")
+    C.check("relay-time" in err_line, "%s: the caller's error says why: %s" % (tag, err_line),
+            tail(cerr, 15))
+    quota_listener_end(lst, "relay-time", tag)
+    m = relay_end_line(rig, mark)
+    C.check(m is not None and m.group(2) == "relay-time",
+            "%s: rvcontrol logs the end: %s" % (tag, m.group(0) if m else None),
+            tail(rig.log_since(mark), 20))
+    times["quota-time"] = time.monotonic() - t0
+
+
+def quota_bytes(rig, args, times):
+    """--relay-mb 1: a 1.5 MiB file through the relay; the relay carries
+    1 MiB at most, then both peers hear 'relay-bytes' and the partial file
+    is discarded; rvcontrol's log and stats account exactly what crossed."""
+    tag = "quota-bytes"
+    t0 = time.monotonic()
+    mark = rig.log_mark()
+    quota = QUOTA_MB << 20
+    path = os.path.join(rig.work, "quota.bin")
+    with open(path, "wb") as f:
+        f.write(os.urandom(QUOTA_FILE))
+    inbox = os.path.join(rig.work, "inbox")
+    os.makedirs(inbox, exist_ok=True)
+    before = relay_stats(rig)
+    lst = quota_listener(rig, tag, args, extra=["--save", inbox])
+    if not lst:
+        return
+    argv = peer_argv(rig, "a", args, extra=["connect", rig.loc["b"], "--send", path])
+    rc, out, err, secs = run(argv, ns="a1", timeout=CONNECT_WALL_S + 30)
+    for ext, text in (("out", out), ("err", err)):
+        with open(os.path.join(rig.work, "%s.connect.%s" % (tag, ext)), "w") as f:
+            f.write(text)
+    err_line = next((ln for ln in err.splitlines() if ln.startswith("rvpeer ")), "")
+    C.check(rc == 1 and RELAY_ENDED % "relay-bytes" in err and "relay-bytes" in err_line,
+            "%s: the sender is cut off after %.1f s: '%s', exit %s: %s"
+            % (tag, secs, RELAY_ENDED % "relay-bytes", rc, err_line), tail(err, 25))
+    quota_listener_end(lst, "relay-bytes", tag)
+    C.check(not os.listdir(inbox), "%s: the cut-off file is discarded at the callee (%s)"
+            % (tag, os.listdir(inbox) or "inbox empty"), tail(lst.text(), 10))
+    m = relay_end_line(rig, mark)
+    got = int(m.group(4)) if m else -1
+    # Nothing beyond the quota: rvdp refuses a datagram that does not fit
+    # (proto/relay.c), so the relay stops within one datagram of it.
+    C.check(m is not None and m.group(2) == "relay-bytes" and quota - 1500 <= got <= quota,
+            "%s: rvcontrol logs the end with rvdp's count: %s (quota %d bytes)"
+            % (tag, m.group(0) if m else None, quota), tail(rig.log_since(mark), 20))
+    after = relay_stats(rig)
+    C.check(after - before == got,
+            "%s: rvcontrol stats: %s <-> %s relayed %d bytes more (the log's %d)"
+            % (tag, QUOTA_NAT, QUOTA_NAT, after - before, got),
+            "before %d, after %d" % (before, after))
+    times["quota-bytes"] = time.monotonic() - t0
+
+
+def quotas(rig, measured, times):
+    """rvcontrol restarted with small quotas, a relayed connection run past
+    each; afterwards its normal flags again."""
+    args = nat_args_for(measured, "random", QUOTA_NAT)
+    nat("a", *nat_opts("random", QUOTA_NAT))
+    nat("b", *nat_opts("random", QUOTA_NAT))
+    try:
+        for flags, fn in ((["--relay-seconds", str(QUOTA_SECONDS)], quota_time),
+                          (["--relay-mb", str(QUOTA_MB)], quota_bytes)):
+            try:
+                rig.restart_rvcontrol(flags)
+                rig.alive()
+                fn(rig, args, times)
+            except Exception as e:  # noqa: BLE001 - one case failing stops only itself
+                C.check(False, "quota %s: stopped by %s: %s" % (fn.__name__, type(e).__name__, e))
+    finally:
+        rig.restart_rvcontrol([])
+
+
 # --- main ------------------------------------------------------------------------
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="classify,matrix,self,hostile,upgrade")
+    ap.add_argument("--only", default="classify,matrix,self,hostile,upgrade,quota")
     ap.add_argument("--alloc", default=",".join(ALLOCS))
     ap.add_argument("--types", default=",".join(SHORT[t] for t in TYPES))
     o = ap.parse_args()
@@ -992,7 +1190,7 @@ def main():
     # run-matrix.sh makes the work directory (and removes it whatever happens).
     work = os.environ.get("MATRIX_WORK") or tempfile.mkdtemp(prefix="rvmatrix.")
     rig = Rig(work)
-    measured, results, sect, ctimes, mtimes, htimes = {}, {}, {}, [], {}, {}
+    measured, results, sect, ctimes, mtimes, htimes, qtimes = {}, {}, {}, [], {}, {}, {}
     ctr = {}
 
     def timed(name, title, fn, *a):
@@ -1023,6 +1221,9 @@ def main():
         if "upgrade" in only and rig.loc:
             timed("upgrade", "4. relay first, then a direct path: the connection moves over",
                   upgrade, rig, measured, htimes)
+        if "quota" in only and rig.loc:
+            timed("quota", "5. relay quotas: a relay past its time or byte quota is cut off "
+                  "and both peers are told why", quotas, rig, measured, qtimes)
     finally:
         t0 = time.monotonic()
         print("\n-- teardown")
@@ -1051,6 +1252,8 @@ def main():
         print("     matrix %-8s %6.1f s" % (k, v))
     for k, v in htimes.items():
         print("     hostile %-12s %5.1f s" % (k, v))
+    for k, v in qtimes.items():
+        print("     %-20s %5.1f s" % (k, v))
     if C.failures:  # every cell's peer output, for the owner
         keep = os.path.join(BUILD, "peer-matrix-logs", "peers")
         shutil.rmtree(keep, ignore_errors=True)

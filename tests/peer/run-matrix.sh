@@ -7,7 +7,9 @@
 # delta 1 / sequential delta 2 with background allocations / random) with data
 # both ways, and the hostile cases (partner offline, frozen or killed, server
 # unreachable, mapping lost mid-way, rvcontrol or rvdp killed -9 and
-# restarted mid-connect), and prints the matrices and timings.
+# restarted mid-connect), relay first then direct, and relay quotas (a relay
+# past its time or byte quota cut off, both peers told why; issue 8), and
+# prints the matrices and timings.
 #
 # Extra arguments go to matrix.py (e.g. --only matrix --alloc random).
 # Exit 125 (skipped) where the machine cannot build the lab. Logs of a failed
