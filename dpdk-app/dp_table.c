@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dpdk-app/dp_lfht.h"
+#include "dpdk-app/dp_slab.h"
 #include "dpdk-app/dp_table.h"
 
 /* One observation slot. The stamp is written last (release) and read before
@@ -33,6 +34,7 @@ struct dp_node {
 	_Atomic uint64_t obs_head; /* records ever claimed */
 	struct dp_slot ring[DP_OBS_RING];
 	struct rcu_head rcu;
+	struct dp_slab *slab; /* where it goes back after its grace period */
 };
 
 /* The hint index: a front for lookups that a burst can prefetch. cds_lfht
@@ -57,12 +59,14 @@ struct dp_hint_line {
 
 struct dp_hints {
 	unsigned long mask; /* lines - 1 */
+	size_t bytes;       /* mapped (dp_huge_alloc) */
 	struct rcu_head rcu;
 	struct dp_hint_line line[];
 };
 
 struct dp_table {
 	struct cds_lfht *ht;
+	struct dp_slab *nodes;          /* on huge pages: see dp_slab.h */
 	struct dp_hints *_Atomic hints; /* replaced when the table grows */
 	uint64_t seed;
 	unsigned long buckets, max_buckets; /* now, and at most (dp_lfht_grow) */
@@ -89,19 +93,24 @@ static struct dp_hints *dp_hints_new(unsigned long table_buckets)
 {
 	unsigned long lines = table_buckets / DP_HINT_WAYS ? table_buckets / DP_HINT_WAYS : 1;
 	size_t bytes = sizeof(struct dp_hints) + lines * sizeof(struct dp_hint_line);
-	struct dp_hints *hs =
-	        aligned_alloc(_Alignof(struct dp_hint_line), (bytes + 63) & ~(size_t)63);
+	struct dp_hints *hs = dp_huge_alloc(bytes); /* zeroed: every word free */
 
 	if (!hs)
 		return NULL;
-	memset(hs, 0, bytes);
 	hs->mask = lines - 1;
+	hs->bytes = bytes;
 	return hs;
+}
+
+static void dp_hints_free(struct dp_hints *hs)
+{
+	if (hs)
+		dp_huge_free(hs, hs->bytes);
 }
 
 static void dp_hints_free_rcu(struct rcu_head *head)
 {
-	free(caa_container_of(head, struct dp_hints, rcu));
+	dp_hints_free(caa_container_of(head, struct dp_hints, rcu));
 }
 
 static struct dp_hint_line *dp_hint_line(const struct dp_hints *hs, unsigned long h)
@@ -213,7 +222,9 @@ static struct dp_node *dp_find(struct dp_table *t, uint64_t session)
 
 static void dp_node_free_rcu(struct rcu_head *head)
 {
-	free(caa_container_of(head, struct dp_node, rcu));
+	struct dp_node *n = caa_container_of(head, struct dp_node, rcu);
+
+	dp_slab_free(n->slab, n);
 }
 
 /* Unlink n; lcores may still hold it until their next quiescent state, so it
@@ -226,7 +237,7 @@ static int dp_unlink(struct dp_table *t, struct dp_node *n, bool free_now)
 		return -ENOENT;
 	atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
 	if (free_now)
-		free(n);
+		dp_slab_free(n->slab, n);
 	else
 		urcu_qsbr_call_rcu(&n->rcu, dp_node_free_rcu);
 	return 0;
@@ -274,10 +285,12 @@ struct dp_table *dp_table_create(uint64_t seed, unsigned long init_buckets,
 	t->ht = cds_lfht_new_flavor(init_buckets, init_buckets, max_buckets, DP_LFHT_FLAGS,
 	                            &urcu_qsbr_flavor, NULL);
 	t->hints = dp_hints_new(init_buckets);
-	if (!t->ht || !t->hints) {
+	t->nodes = dp_slab_create(sizeof(struct dp_node), _Alignof(struct dp_node));
+	if (!t->ht || !t->hints || !t->nodes) {
 		if (t->ht)
 			cds_lfht_destroy(t->ht, NULL);
-		free(t->hints);
+		dp_hints_free(t->hints);
+		dp_slab_destroy(t->nodes);
 		free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -295,7 +308,8 @@ void dp_table_destroy(struct dp_table *t)
 	online = dp_offline_begin();
 	cds_lfht_destroy(t->ht, NULL);
 	dp_offline_end(online);
-	free(t->hints);
+	dp_hints_free(t->hints);
+	dp_slab_destroy(t->nodes);
 	free(t);
 }
 
@@ -304,11 +318,12 @@ int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_
 {
 	unsigned long h = dp_hash64(t->seed, session), buckets = t->buckets;
 	struct cds_lfht_node *ln;
-	struct dp_node *n = aligned_alloc(_Alignof(struct dp_node), sizeof(*n)), *old;
+	struct dp_node *n = dp_slab_alloc(t->nodes), *old;
 
 	if (!n)
 		return -ENOMEM;
 	memset(n, 0, sizeof(*n));
+	n->slab = t->nodes;
 	n->session = session;
 	memcpy(n->key, key, DP_KEY_LEN);
 	n->expires_ms = expires_ms;

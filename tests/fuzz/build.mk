@@ -20,7 +20,7 @@ FZ_FLAGS   = $(CSTD) -O1 -g -D_GNU_SOURCE -MMD -MP -I. $(FZ_PCFLAGS)
 # What each harness drives beyond proto/.
 FZ_SRC_conf := dpdk-app/dp_conf.c
 FZ_SRC_dp   := dpdk-app/dp_pkt.c dpdk-app/dp_frag.c dpdk-app/dp_rl.c dpdk-app/dp_table.c \
-               dpdk-app/dp_relay.c dpdk-app/dp_conf.c
+               dpdk-app/dp_relay.c dpdk-app/dp_conf.c dpdk-app/dp_slab.c
 FZ_SRC_peer := peer/peer_punch.c
 FZ_SRC_nat  := $(filter-out tests/natlab/natbox.c,$(wildcard tests/natlab/nat_*.c))
 
