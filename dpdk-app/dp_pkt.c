@@ -521,9 +521,6 @@ static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_
 	ulen = rv_get_u16(u + 4);
 	if (ulen < UDP_LEN || ulen > ip_total - IP_LEN)
 		return drop(ctx, DP_C_DROP_UDP_BAD);
-	if (rv_get_u16(u + 6) != 0 && !csum_ok &&
-	    csum_fold(udp_pseudo(ip, ulen) + csum_add(0, u, ulen)) != 0xffff)
-		return drop(ctx, DP_C_DROP_UDP_BAD);
 	port_idx = our_port(ctx->addrs, rv_get_u16(u + 2));
 	if (port_idx < 0)
 		return drop(ctx, DP_C_DROP_NOT_OURS_PORT);
@@ -532,9 +529,16 @@ static enum dp_verdict udp(const struct dp_pkt_ctx *ctx, uint8_t *frame, uint16_
 		return drop(ctx, DP_C_DROP_UDP_BAD);
 	payload = u + UDP_LEN;
 	plen = (uint16_t)(ulen - UDP_LEN);
-	/* RFC 7983: first byte 64-79 is ChannelData, 0-3 STUN. */
+	/* RFC 7983: first byte 64-79 is ChannelData, 0-3 STUN. A relay
+	 * forwards like a router: it never reads the data, and its checksum
+	 * update (RFC 1624) carries a corrupted datagram's error to the
+	 * receiver, whose stack drops it — so only what we answer is summed
+	 * here (software summing of 512-byte data halved the relay's rate). */
 	if (rv_relay_is_chdata(payload, plen))
 		return relay(ctx, frame, len, src, sport, ip_idx, port_idx, plen);
+	if (rv_get_u16(u + 6) != 0 && !csum_ok &&
+	    csum_fold(udp_pseudo(ip, ulen) + csum_add(0, u, ulen)) != 0xffff)
+		return drop(ctx, DP_C_DROP_UDP_BAD);
 	if (!rv_stun_is_stun(payload, plen, true))
 		return drop(ctx, DP_C_DROP_NOT_STUN);
 

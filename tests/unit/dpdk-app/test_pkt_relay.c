@@ -663,3 +663,28 @@ Test(chdata, each_frame_counts_exactly_one_outcome)
 	cr_assert_gt(ctr[DP_C_TX_RELAY], 0);
 	cr_assert_leq(ctr[DP_C_BYTES_OUT], ctr[DP_C_BYTES_IN]);
 }
+
+/* A relay does not read the data: a datagram corrupted on the way in
+ * leaves with its checksum still wrong by the same amount, so the
+ * partner's stack drops it (as behind any router). */
+Test(chdata, a_corrupted_datagram_leaves_still_failing_its_checksum)
+{
+	uint8_t pl[600], f[2048];
+	struct dp_pkt_ctx c;
+	struct dp_punt_info p;
+	size_t n = chdata(pl, CH, 512);
+	const uint8_t *u = f + 34;
+	uint16_t len;
+
+	bind_both();
+	c = ctx();
+	len = udp(f, sizeof(f), A, gw_a, SRV, pl, n);
+	f[42 + 100] ^= 0x40; /* flipped in transit, after the sender summed it */
+	cr_assert_eq(run(&c, f, &len, &p), DP_TX);
+	cr_assert_eq(ctr[DP_C_TX_RELAY], 1);
+	cr_assert_not(sum_ok(u, 8 + n, udp_pseudo_sum(f + 14, (uint16_t)(8 + n))),
+	              "the partner sees a bad checksum");
+	f[42 + 100] ^= 0x40;
+	cr_assert(sum_ok(u, 8 + n, udp_pseudo_sum(f + 14, (uint16_t)(8 + n))),
+	          "and only because of the flipped bit");
+}
