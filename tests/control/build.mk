@@ -10,3 +10,13 @@ $(CRASHLOAD): $(BUILD)/tests/control/crashload.o $(PEER_LIB) $(PROTO_LIB)
 	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $^ $(PEER_LIBS)
 
 TEST_BINS += $(CRASHLOAD)
+
+# fillstore: an rvcontrol registry of N rows through ctl_store's own API,
+# and the clocks of restart-scale.sh (not part of make test).
+FILLSTORE := $(BUILD)/tests/fillstore
+
+$(BUILD)/tests/control/fillstore.o: OBJ_CFLAGS := $(CTL_CFLAGS)
+$(BUILD)/tests/control/fillstore.o: | $(call pc_stamps,$(CTL_PC))
+$(FILLSTORE): $(BUILD)/tests/control/fillstore.o $(CTL_LIB) $(PROTO_LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $^ $(CTL_LIBS)
