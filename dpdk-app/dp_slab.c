@@ -129,6 +129,18 @@ void dp_slab_free(struct dp_slab *s, void *p)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void dp_slab_walk(struct dp_slab *s, void (*fn)(void *obj, void *arg), void *arg)
+{
+	size_t limit;
+
+	pthread_mutex_lock(&s->mu);
+	limit = s->cut;
+	for (struct dp_chunk *c = s->top; c; c = c->prev, limit = DP_HUGE_PAGE)
+		for (size_t off = s->header; off + s->size <= limit; off += s->size)
+			fn((uint8_t *)c + off, arg);
+	pthread_mutex_unlock(&s->mu);
+}
+
 size_t dp_slab_mapped(struct dp_slab *s)
 {
 	return atomic_load_explicit(&s->mapped, memory_order_relaxed);

@@ -35,6 +35,7 @@ struct dp_node {
 	struct dp_slot ring[DP_OBS_RING];
 	struct rcu_head rcu;
 	struct dp_slab *slab; /* where it goes back after its grace period */
+	bool linked;          /* in the table (writer's mark, for dp_slab_walk) */
 };
 
 /* The hint index: a front for lookups that a burst can prefetch. cds_lfht
@@ -192,18 +193,31 @@ static struct dp_node *dp_hint_find(struct dp_table *t, unsigned long h, uint64_
 /* The table grew: a bigger index with every node, published for readers;
  * the old one goes after a grace period. On ENOMEM the old one stays (it
  * still works, only fuller). Writer, holding no node. */
+struct dp_regrow {
+	struct dp_table *t;
+	struct dp_hints *hs;
+};
+
+static void dp_hint_regrow_one(void *obj, void *arg)
+{
+	struct dp_node *n = obj;
+	struct dp_regrow *r = arg;
+
+	if (n->linked)
+		dp_hint_put(r->hs, dp_hash64(r->t->seed, n->session), n, NULL);
+}
+
+/* The nodes are found by sweeping their slab, not by walking cds_lfht: the
+ * list's order is the hash's, a cache miss per node (and per bucket node
+ * between them), and growing to 10 M sessions walks 10 M nodes. */
 static void dp_hints_regrow(struct dp_table *t)
 {
 	struct dp_hints *hs = dp_hints_new(t->buckets), *old = t->hints;
-	struct cds_lfht_iter it;
-	struct dp_node *n;
+	struct dp_regrow r = { t, hs };
 
 	if (!hs)
 		return;
-	cds_lfht_for_each_entry(t->ht, &it, n, lfht)
-	{
-		dp_hint_put(hs, dp_hash64(t->seed, n->session), n, NULL);
-	}
+	dp_slab_walk(t->nodes, dp_hint_regrow_one, &r);
 	atomic_store_explicit(&t->hints, hs, memory_order_release);
 	urcu_qsbr_call_rcu(&old->rcu, dp_hints_free_rcu);
 }
@@ -231,10 +245,11 @@ static void dp_node_free_rcu(struct rcu_head *head)
  * is freed after a grace period, except at destroy when none can. */
 static int dp_unlink(struct dp_table *t, struct dp_node *n, bool free_now)
 {
-	if (!free_now)
-		dp_hint_drop(t->hints, dp_hash64(t->seed, n->session), n);
 	if (cds_lfht_del(t->ht, &n->lfht) != 0)
 		return -ENOENT;
+	n->linked = false;
+	if (!free_now)
+		dp_hint_drop(t->hints, dp_hash64(t->seed, n->session), n);
 	atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
 	if (free_now)
 		dp_slab_free(n->slab, n);
@@ -332,6 +347,9 @@ int dp_table_set(struct dp_table *t, uint64_t session, const uint8_t key[DP_KEY_
 	 * barrier), and a lookup never sees zero or two nodes for the ID. */
 	ln = cds_lfht_add_replace(t->ht, h, dp_match, &session, &n->lfht);
 	old = ln ? caa_container_of(ln, struct dp_node, lfht) : NULL;
+	n->linked = true;
+	if (old)
+		old->linked = false;
 	dp_hint_put(t->hints, h, n, old);
 	if (old) {
 		urcu_qsbr_call_rcu(&old->rcu, dp_node_free_rcu);
@@ -384,6 +402,17 @@ size_t dp_table_flush(struct dp_table *t)
 size_t dp_table_count(struct dp_table *t)
 {
 	return atomic_load_explicit(&t->count, memory_order_relaxed);
+}
+
+size_t dp_table_indexed(struct dp_table *t)
+{
+	const struct dp_hints *hs = t->hints;
+	size_t n = 0;
+
+	for (unsigned long l = 0; l <= hs->mask; l++)
+		for (unsigned w = 0; w < DP_HINT_WAYS; w++)
+			n += atomic_load_explicit(&hs->line[l].way[w], memory_order_relaxed) != 0;
+	return n;
 }
 
 size_t dp_table_node_bytes(void)

@@ -99,6 +99,11 @@ size_t dp_table_count(struct dp_table *t);
  * Context: dp writer thread. */
 int dp_table_obs(struct dp_table *t, uint64_t session, struct dp_obs *out, size_t cap);
 
+/* Sessions the prefetch index holds (the rest are found by cds_lfht
+ * alone), for telemetry and tests. Walks the index: O(table buckets / 8).
+ * Context: dp writer thread. */
+size_t dp_table_indexed(struct dp_table *t);
+
 /* Bytes one session costs (node + ring), for the sizing report.
  * Context: any. */
 size_t dp_table_node_bytes(void);

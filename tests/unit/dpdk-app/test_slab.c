@@ -131,3 +131,34 @@ Test(slab, two_threads_churning_never_share_an_object, .timeout = 30)
 	cr_assert_eq(dp_slab_mapped(s), DP_HUGE_PAGE, "1024 live objects fit one chunk");
 	dp_slab_destroy(s);
 }
+
+static void count_marked(void *obj, void *arg)
+{
+	size_t *n = arg;
+
+	*n += *((uint8_t *)obj + 8) == 0x5a;
+}
+
+/* The walk visits every object ever handed out, across chunks, returned
+ * ones included (their own mark tells them apart). */
+Test(slab, the_walk_visits_every_object_handed_out)
+{
+	struct dp_slab *s = dp_slab_create(320, 64);
+	size_t n = 2 * (DP_HUGE_PAGE / 320) + 7, seen = 0;
+	uint8_t **p = calloc(n, sizeof(*p));
+
+	cr_assert_not_null(s);
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < n; i++) {
+		p[i] = dp_slab_alloc(s);
+		p[i][8] = 0x5a;
+	}
+	for (size_t i = 0; i < n; i += 3) {
+		p[i][8] = 0;
+		dp_slab_free(s, p[i]);
+	}
+	dp_slab_walk(s, count_marked, &seen);
+	cr_assert_eq(seen, n - (n + 2) / 3);
+	free(p);
+	dp_slab_destroy(s);
+}
