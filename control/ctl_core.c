@@ -251,10 +251,10 @@ void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
 {
 	struct sweep_ctx x = { c, sink };
 
-	(void)ctl_store_reg_sweep(c->st, now_ms, expired, &x);
+	(void)ctl_store_reg_sweep(c->st, now_ms, CTL_SWEEP_MAX, expired, &x);
 	ctl_broker_tick(c, now_ms, sink);
 	ctl_relay_tick(c, now_ms, sink);
-	(void)ctl_store_nonce_sweep(c->st, now_ms / 1000);
+	(void)ctl_store_nonce_sweep(c->st, now_ms / 1000, CTL_SWEEP_MAX);
 }
 
 struct resync_ctx {

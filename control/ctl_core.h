@@ -85,8 +85,12 @@ void ctl_handle(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_
 bool ctl_stun_answer(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_from *from,
                      uint64_t now_ms, const struct ctl_sink *sink);
 
-/* Periodic work: expire registrations (telling rvdp), forget old nonces.
+/* Periodic work: expire registrations (telling rvdp), forget old nonces,
+ * at most CTL_SWEEP_MAX rows of each per call, so a tick costs tens of
+ * milliseconds even when an outage left every row expired (a million rows
+ * then take some minutes to go; nothing reads an expired row meanwhile).
  * Context: ctl loop, inside a store batch. */
+#define CTL_SWEEP_MAX 2000
 void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
 
 /* rvdp (re)connected: FLUSH, then SESSION_SET for every live registration.

@@ -17,6 +17,7 @@
 #define OUT_MAX  1024 /* answers queued until the commit */
 #define TICK_MS  1000
 #define RETRY_MS 1000
+#define CKPT_MS  2000 /* most time between checkpoints under load */
 
 struct pending {
 	struct ctl_from to;
@@ -245,7 +246,7 @@ int ctl_server_run(struct ctl *c, volatile sig_atomic_t *quit, char *err, size_t
 {
 	static struct srv s;
 	const struct ctl_sink sink = { sink_send, sink_dp, &s };
-	uint64_t next_tick = 0, idle_since = now_ms();
+	uint64_t next_tick = 0, idle_since = now_ms(), ckpt_at = idle_since;
 	bool checkpointed = true;
 
 	memset(&s, 0, sizeof(s));
@@ -292,9 +293,15 @@ int ctl_server_run(struct ctl *c, volatile sig_atomic_t *quit, char *err, size_t
 		if (got) {
 			idle_since = now;
 			checkpointed = false;
-		} else if (!checkpointed && now - idle_since >= 1000) {
+		}
+		/* Checkpoint after a second of quiet, and at least every
+		 * CKPT_MS under load: a server that is never idle (a million
+		 * peers refreshing) would otherwise grow its WAL, and the
+		 * recovery after a kill -9, without bound. */
+		if (!checkpointed && (now - idle_since >= 1000 || now - ckpt_at >= CKPT_MS)) {
 			(void)ctl_store_checkpoint(c->st);
 			checkpointed = true;
+			ckpt_at = now;
 		}
 	}
 	if (s.udp >= 0)

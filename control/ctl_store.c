@@ -166,7 +166,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DEV_REVOKE] = "UPDATE devices SET revoked = 1 WHERE id = ?1",
 	[S_DEV_COUNT] = "SELECT count(*) FROM devices",
 	[S_NONCE_INSERT] = "INSERT INTO nonces(nonce, expires_s) VALUES(?1, ?2)",
-	[S_NONCE_SWEEP] = "DELETE FROM nonces WHERE expires_s < ?1",
+	[S_NONCE_SWEEP] = "DELETE FROM nonces WHERE nonce IN (SELECT nonce FROM nonces"
+	                  " WHERE expires_s < ?1 LIMIT ?2)",
 	[S_LOC_REVOKE] = "INSERT INTO revoked_locators(locator, revoked_s) VALUES(?1, ?2)"
 	                 " ON CONFLICT(locator) DO NOTHING",
 	[S_LOC_REVOKED] = "SELECT 1 FROM revoked_locators WHERE locator = ?1",
@@ -192,8 +193,13 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REG_FIND_APP] = "SELECT " REG_COLS " FROM registrations WHERE app_id = ?1"
 	                   " AND expires_ms > ?4 AND (comm_flags & ?2) = ?2"
 	                   " AND locator IS NOT ?3 ORDER BY expires_ms DESC LIMIT ?5",
-	[S_REG_EXPIRED] = "SELECT " REG_COLS " FROM registrations WHERE expires_ms <= ?1",
-	[S_REG_SWEEP] = "DELETE FROM registrations WHERE expires_ms <= ?1",
+	/* The oldest first, in the index's own order (expiry, then the key),
+	 * so the SELECT and the DELETE of one sweep name the same rows. */
+	[S_REG_EXPIRED] = "SELECT " REG_COLS " FROM registrations WHERE expires_ms <= ?1"
+	                  " ORDER BY expires_ms, locator LIMIT ?2",
+	[S_REG_SWEEP] = "DELETE FROM registrations WHERE locator IN (SELECT locator"
+	                " FROM registrations WHERE expires_ms <= ?1"
+	                " ORDER BY expires_ms, locator LIMIT ?2)",
 	[S_REG_COUNT] = "SELECT count(*) FROM registrations",
 	[S_GRP_INSERT] = "INSERT INTO groups(name, owner, max_members, created_s)"
 	                 " VALUES(?1, ?2, ?3, ?4)",
@@ -1065,12 +1071,19 @@ int ctl_store_nonce_use(struct ctl_store *st, const uint8_t nonce[RV_NONCE_LEN],
 	return run(st, s);
 }
 
-int64_t ctl_store_nonce_sweep(struct ctl_store *st, uint64_t now_s)
+/* SQLite's LIMIT: negative is none. */
+static int64_t sweep_limit(size_t limit)
+{
+	return limit && limit <= INT64_MAX ? (int64_t)limit : -1;
+}
+
+int64_t ctl_store_nonce_sweep(struct ctl_store *st, uint64_t now_s, size_t limit)
 {
 	sqlite3_stmt *s = st->stmt[S_NONCE_SWEEP];
 	int rc;
 
 	bind_i64(st, s, 1, clamp_i64(now_s));
+	bind_i64(st, s, 2, sweep_limit(limit));
 	rc = run(st, s);
 	return rc < 0 ? rc : sqlite3_changes(st->db);
 }
@@ -1360,7 +1373,7 @@ int ctl_store_reg_find_app(struct ctl_store *st, const char *app_id, uint8_t fla
 	return rc < 0 ? rc : n;
 }
 
-int64_t ctl_store_reg_sweep(struct ctl_store *st, uint64_t now_ms,
+int64_t ctl_store_reg_sweep(struct ctl_store *st, uint64_t now_ms, size_t limit,
                             void (*fn)(void *ctx, const struct ctl_reg *r), void *ctx)
 {
 	sqlite3_stmt *sel = st->stmt[S_REG_EXPIRED], *del = st->stmt[S_REG_SWEEP];
@@ -1379,6 +1392,7 @@ int64_t ctl_store_reg_sweep(struct ctl_store *st, uint64_t now_ms,
 	 * them to hold in memory. */
 	if (fn) {
 		bind_i64(st, sel, 1, now);
+		bind_i64(st, sel, 2, sweep_limit(limit));
 		while ((rc = step(st, sel)) == 1) {
 			rc = reg_row(st, sel, &r);
 			if (rc < 0) {
@@ -1390,6 +1404,7 @@ int64_t ctl_store_reg_sweep(struct ctl_store *st, uint64_t now_ms,
 	}
 	if (rc >= 0) {
 		bind_i64(st, del, 1, now);
+		bind_i64(st, del, 2, sweep_limit(limit));
 		rc = run(st, del);
 	}
 	if (rc >= 0)

@@ -138,9 +138,9 @@ int64_t ctl_store_device_count(struct ctl_store *st);
  * any later use (a replay). */
 int ctl_store_nonce_use(struct ctl_store *st, const uint8_t nonce[RV_NONCE_LEN],
                         uint64_t expires_s);
-/* Forget nonces that expired before now_s (expires_s < now_s). Returns how
- * many. */
-int64_t ctl_store_nonce_sweep(struct ctl_store *st, uint64_t now_s);
+/* Forget nonces that expired before now_s (expires_s < now_s), at most
+ * limit of them (0: all). Returns how many. */
+int64_t ctl_store_nonce_sweep(struct ctl_store *st, uint64_t now_s, size_t limit);
 
 /* --- revoked locators (read by the locator role) --------------------------- */
 
@@ -170,10 +170,14 @@ int ctl_store_reg_each(struct ctl_store *st, int (*fn)(void *ctx, const struct c
 int ctl_store_reg_find_app(struct ctl_store *st, const char *app_id, uint8_t flags,
                            const uint8_t self[RV_LOCATOR_LEN], uint64_t now_ms, struct ctl_reg *out,
                            size_t cap);
-/* Delete every registration with expires_ms <= now_ms, calling fn (may be
- * NULL) for each first, all in one transaction (a savepoint of the batch
- * when inside one). Returns how many. */
-int64_t ctl_store_reg_sweep(struct ctl_store *st, uint64_t now_ms,
+/* Delete the registrations with expires_ms <= now_ms, the oldest first
+ * and at most limit of them (0: all), calling fn (may be NULL) for each
+ * first, all in one transaction (a savepoint of the batch when inside one).
+ * Returns how many. The daemon sweeps a bounded number per tick: after an
+ * outage every row may have expired, and deleting a million in one batch
+ * held the first answers for 20 s (every read already treats an expired
+ * row as offline, so deleting it later changes nothing anyone sees). */
+int64_t ctl_store_reg_sweep(struct ctl_store *st, uint64_t now_ms, size_t limit,
                             void (*fn)(void *ctx, const struct ctl_reg *r), void *ctx);
 int64_t ctl_store_reg_count(struct ctl_store *st);
 

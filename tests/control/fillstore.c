@@ -458,8 +458,8 @@ static int profile(const char *db)
 	rc = ctl_store_begin(st);
 	if (rc < 0)
 		return fail_store(st, "begin", rc);
-	swept = ctl_store_reg_sweep(st, wall_ms(), count_swept, &swept_cb);
-	nonces = ctl_store_nonce_sweep(st, wall_ms() / 1000);
+	swept = ctl_store_reg_sweep(st, wall_ms(), CTL_SWEEP_MAX, count_swept, &swept_cb);
+	nonces = ctl_store_nonce_sweep(st, wall_ms() / 1000, CTL_SWEEP_MAX);
 	rc = ctl_store_commit(st);
 	t_sweep = mono_ms();
 	if (regs < 0 || devs < 0 || swept < 0 || nonces < 0 || rc < 0)

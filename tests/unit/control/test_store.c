@@ -705,11 +705,12 @@ Test(store_nonce, sweep_forgets_only_nonces_expired_before_now)
 	cr_assert_eq(ctl_store_nonce_use(st, n[0], NOW_S - 1), 0);
 	cr_assert_eq(ctl_store_nonce_use(st, n[1], NOW_S), 0);
 	cr_assert_eq(ctl_store_nonce_use(st, n[2], NOW_S + 1), 0);
-	cr_assert_eq(ctl_store_nonce_sweep(st, NOW_S), 1);
+	cr_assert_eq(ctl_store_nonce_sweep(st, NOW_S, 0), 1);
 	cr_assert_eq(ctl_store_nonce_use(st, n[1], NOW_S), -EEXIST, "expires == now is kept");
 	cr_assert_eq(ctl_store_nonce_use(st, n[0], NOW_S + 5), 0, "forgotten, usable again");
-	cr_assert_eq(ctl_store_nonce_sweep(st, UINT64_MAX), 3);
-	cr_assert_eq(ctl_store_nonce_sweep(st, UINT64_MAX), 0);
+	cr_assert_eq(ctl_store_nonce_sweep(st, UINT64_MAX, 2), 2, "at most the limit");
+	cr_assert_eq(ctl_store_nonce_sweep(st, UINT64_MAX, 2), 1);
+	cr_assert_eq(ctl_store_nonce_sweep(st, UINT64_MAX, 0), 0);
 }
 
 Test(store_nonce, a_revoked_locator_reads_revoked_and_others_do_not)
@@ -951,7 +952,7 @@ Test(store_reg, sweep_removes_expires_at_or_before_now_and_calls_fn_first)
 
 		cr_assert_eq(ctl_store_reg_put(st, &r), 0);
 	}
-	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS, swept_cb, &c), 2);
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS, 0, swept_cb, &c), 2);
 	cr_assert_eq(c.n, 2);
 	cr_assert_eq(c.seen_before_delete, 2);
 	cr_assert(c.ids[0] + c.ids[1] == 1 && c.ids[0] != c.ids[1], "ids %u %u", c.ids[0],
@@ -960,9 +961,32 @@ Test(store_reg, sweep_removes_expires_at_or_before_now_and_calls_fn_first)
 	cr_assert_eq(ctl_store_reg_by_session(st, 1001, &got), -ENOENT, "expires == now swept");
 	cr_assert_eq(ctl_store_reg_by_session(st, 1002, &got), 0);
 	/* NULL fn, and nothing left to do is 0. */
-	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS + 1, NULL, NULL), 1);
-	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS + 1, NULL, NULL), 0);
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS + 1, 0, NULL, NULL), 1);
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS + 1, 0, NULL, NULL), 0);
 	cr_assert_eq(ctl_store_reg_count(st), 1);
+}
+
+/* The daemon's bounded sweep: the oldest first, exactly the rows the
+ * callback saw, unexpired rows untouched, and repeated calls finish. */
+Test(store_reg, a_bounded_sweep_takes_the_oldest_and_repeats_to_the_end)
+{
+	struct collect c = { .st = st };
+
+	for (uint32_t i = 0; i < 7; i++) {
+		struct ctl_reg r = make_reg(i, NOW_MS - 10 + i); /* 5 expired at NOW - 6 */
+
+		cr_assert_eq(ctl_store_reg_put(st, &r), 0);
+	}
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS - 6, 2, swept_cb, &c), 2);
+	cr_assert_eq(c.n, 2);
+	cr_assert_eq(c.seen_before_delete, 2);
+	cr_assert(c.ids[0] + c.ids[1] == 1 && c.ids[0] != c.ids[1], "the oldest: ids %u %u",
+	          c.ids[0], c.ids[1]);
+	cr_assert_eq(ctl_store_reg_count(st), 5);
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS - 6, 2, NULL, NULL), 2);
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS - 6, 2, NULL, NULL), 1);
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS - 6, 2, NULL, NULL), 0);
+	cr_assert_eq(ctl_store_reg_count(st), 2, "the unexpired stay");
 }
 
 Test(store_reg, sweep_inside_a_batch_is_undone_by_rollback)
@@ -971,7 +995,7 @@ Test(store_reg, sweep_inside_a_batch_is_undone_by_rollback)
 
 	cr_assert_eq(ctl_store_reg_put(st, &r), 0);
 	cr_assert_eq(ctl_store_begin(st), 0);
-	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS, NULL, NULL), 1);
+	cr_assert_eq(ctl_store_reg_sweep(st, NOW_MS, 0, NULL, NULL), 1);
 	cr_assert_eq(ctl_store_reg_count(st), 0);
 	cr_assert_eq(ctl_store_rollback(st), 0);
 	cr_assert_eq(ctl_store_reg_count(st), 1);
