@@ -275,14 +275,39 @@ static int resync_one(void *ctx, const struct ctl_reg *g)
 	return 0;
 }
 
-int ctl_resync(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
+void ctl_resync_begin(struct ctl *c, struct ctl_resync *r, const struct ctl_sink *sink)
 {
 	struct rv_dpc flush = { .type = RV_DPC_FLUSH };
+
+	memset(r, 0, sizeof(*r));
+	r->active = true;
+	sink->dataplane(sink->ctx, &flush);
+	ctl_relay_resync(c, sink);
+}
+
+int ctl_resync_step(struct ctl *c, struct ctl_resync *r, uint64_t now_ms,
+                    const struct ctl_sink *sink)
+{
 	struct resync_ctx x = { c, sink, now_ms, 0 };
+	int n;
+
+	if (!r->active)
+		return 0;
+	n = ctl_store_reg_page(c->st, r->cursor, r->pages == 0, CTL_RESYNC_PAGE, resync_one, &x);
+	r->pages++;
+	r->pushed += (uint64_t)x.pushed;
+	if (n < 0 || n < CTL_RESYNC_PAGE)
+		r->active = false;
+	return n < 0 ? n : r->active;
+}
+
+int ctl_resync(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink)
+{
+	struct ctl_resync r;
 	int rc;
 
-	sink->dataplane(sink->ctx, &flush);
-	rc = ctl_store_reg_each(c->st, resync_one, &x);
-	ctl_relay_resync(c, sink);
-	return rc < 0 ? rc : x.pushed;
+	ctl_resync_begin(c, &r, sink);
+	while ((rc = ctl_resync_step(c, &r, now_ms, sink)) > 0)
+		;
+	return rc < 0 ? rc : (int)r.pushed;
 }

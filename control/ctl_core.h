@@ -93,9 +93,26 @@ bool ctl_stun_answer(struct ctl *c, const uint8_t *buf, size_t len, const struct
 #define CTL_SWEEP_MAX 2000
 void ctl_tick(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
 
-/* rvdp (re)connected: FLUSH, then SESSION_SET for every live registration.
- * Returns how many sessions were pushed, or a negative error.
- * Context: ctl loop. */
+/* rvdp (re)connected: FLUSH and the relays at once (ctl_resync_begin),
+ * then SESSION_SET for every live registration, CTL_RESYNC_PAGE per
+ * ctl_resync_step, so the loop goes on answering between pages: a million
+ * sessions took seconds to replay in one go, and rvdp takes them no
+ * faster than it can insert them (the socket blocks). Registrations made,
+ * refreshed or expired meanwhile reach rvdp on their own path; a page that
+ * reads them again only repeats what rvdp has. A step returns 1 while
+ * pages remain, 0 when done (also for a resync not active), or a negative
+ * error (the resync stops). Context: ctl loop, outside a store batch. */
+#define CTL_RESYNC_PAGE 2000
+struct ctl_resync {
+	uint8_t cursor[RV_LOCATOR_LEN];
+	uint64_t pages, pushed;
+	bool active;
+};
+void ctl_resync_begin(struct ctl *c, struct ctl_resync *r, const struct ctl_sink *sink);
+int ctl_resync_step(struct ctl *c, struct ctl_resync *r, uint64_t now_ms,
+                    const struct ctl_sink *sink);
+/* All pages at once (tests, tools): how many sessions were pushed, or a
+ * negative error. */
 int ctl_resync(struct ctl *c, uint64_t now_ms, const struct ctl_sink *sink);
 
 /* The locator ID text form (32 hex digits) and back.  Context: pure. */

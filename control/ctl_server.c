@@ -1,6 +1,7 @@
 /* ctl_server.c — rvcontrol's event loop (ctl_server.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct srv {
 	struct pending out[OUT_MAX];
 	uint8_t dpbuf[RV_DPC_MAX_MSG];
 	uint64_t dropped_out;
+	struct ctl_resync rs; /* rvdp's tables being refilled, page by page */
+	uint64_t rs_start_ms;
 };
 
 static uint64_t now_ms(void)
@@ -161,19 +164,36 @@ static void try_dataplane(struct srv *s, uint64_t now)
 }
 
 /* rvdp said hello (a new dataplane or a restarted one): tell it everything. */
-static void resync(struct srv *s, uint64_t now)
+/* rvdp said HELLO: answer, flush its tables, and start the replay. */
+static void resync_begin(struct srv *s, uint64_t now)
 {
 	const struct ctl_sink sink = { sink_send, sink_dp, s };
 	struct rv_dpc hello = { .type = RV_DPC_HELLO };
-	int rc;
 
 	dp_write(s, &hello);
-	rc = ctl_resync(s->c, now, &sink);
+	ctl_resync_begin(s->c, &s->rs, &sink);
+	s->rs_start_ms = now;
+}
+
+/* One page of the replay per loop turn, between batches of answers. */
+static void resync_step(struct srv *s, uint64_t now)
+{
+	const struct ctl_sink sink = { sink_send, sink_dp, s };
+	char n[96];
+	int rc;
+
+	if (!s->rs.active)
+		return;
+	if (s->dp < 0) { /* gone again: its next HELLO starts over */
+		s->rs.active = false;
+		return;
+	}
+	rc = ctl_resync_step(s->c, &s->rs, now, &sink);
 	if (rc < 0) {
 		logmsg("could not repopulate rvdp", ctl_store_error(s->c->st));
-	} else {
-		char n[32];
-		snprintf(n, sizeof(n), "%d live sessions", rc);
+	} else if (rc == 0) {
+		snprintf(n, sizeof(n), "%" PRIu64 " live sessions in %" PRIu64 " ms", s->rs.pushed,
+		         now_ms() - s->rs_start_ms);
 		logmsg("rvdp repopulated", n);
 	}
 }
@@ -267,8 +287,11 @@ int ctl_server_run(struct ctl *c, volatile sig_atomic_t *quit, char *err, size_t
 		try_dataplane(&s, now);
 		pfd[1].fd = s.dp;
 		(void)poll(pfd, 2,
-		           (int)(next_tick > now ? (next_tick - now < 200 ? next_tick - now : 200)
-		                                 : 0));
+		           s.rs.active
+		                   ? 0
+		                   : (int)(next_tick > now
+		                                   ? (next_tick - now < 200 ? next_tick - now : 200)
+		                                   : 0));
 		now = now_ms();
 		rc = ctl_store_begin(c->st);
 		if (rc < 0) {
@@ -289,7 +312,8 @@ int ctl_server_run(struct ctl *c, volatile sig_atomic_t *quit, char *err, size_t
 		}
 		flush_out(&s);
 		if (hello)
-			resync(&s, now);
+			resync_begin(&s, now);
+		resync_step(&s, now);
 		if (got) {
 			idle_since = now;
 			checkpointed = false;

@@ -131,6 +131,7 @@ enum stmt_id {
 	S_REG_BY_SESSION,
 	S_REG_DEL,
 	S_REG_EACH,
+	S_REG_PAGE,
 	S_REG_FIND_APP,
 	S_REG_EXPIRED,
 	S_REG_SWEEP,
@@ -190,6 +191,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REG_BY_SESSION] = "SELECT " REG_COLS " FROM registrations WHERE session = ?1",
 	[S_REG_DEL] = "DELETE FROM registrations WHERE locator = ?1",
 	[S_REG_EACH] = "SELECT " REG_COLS " FROM registrations",
+	[S_REG_PAGE] = "SELECT " REG_COLS " FROM registrations WHERE locator > ?1"
+	               " ORDER BY locator LIMIT ?2",
 	[S_REG_FIND_APP] = "SELECT " REG_COLS " FROM registrations WHERE app_id = ?1"
 	                   " AND expires_ms > ?4 AND (comm_flags & ?2) = ?2"
 	                   " AND locator IS NOT ?3 ORDER BY expires_ms DESC LIMIT ?5",
@@ -1339,6 +1342,42 @@ int ctl_store_reg_each(struct ctl_store *st, int (*fn)(void *ctx, const struct c
 	if (sqlite3_stmt_busy(s))
 		return st_err(st, -EBUSY, "reg_each re-entered from its callback");
 	return reg_iter(st, s, fn, ctx);
+}
+
+struct page_ctx {
+	int (*fn)(void *ctx, const struct ctl_reg *r);
+	void *ctx;
+	uint8_t *last;
+	int n;
+};
+
+static int page_one(void *ctx, const struct ctl_reg *r)
+{
+	struct page_ctx *p = ctx;
+
+	memcpy(p->last, r->locator, RV_LOCATOR_LEN);
+	p->n++;
+	return p->fn(p->ctx, r);
+}
+
+int ctl_store_reg_page(struct ctl_store *st, uint8_t cursor[RV_LOCATOR_LEN], bool first,
+                       size_t limit, int (*fn)(void *ctx, const struct ctl_reg *r), void *ctx)
+{
+	sqlite3_stmt *s = st->stmt[S_REG_PAGE];
+	struct page_ctx p = { fn, ctx, cursor, 0 };
+	uint8_t from[RV_LOCATOR_LEN]; /* bound while the cursor moves */
+	int rc;
+
+	if (sqlite3_stmt_busy(s))
+		return st_err(st, -EBUSY, "reg_page re-entered from its callback");
+	if (!limit || limit > INT_MAX)
+		return st_err(st, -EINVAL, "page size out of range");
+	/* A zero-length blob sorts before every locator. */
+	memcpy(from, cursor, RV_LOCATOR_LEN);
+	bind_blob(st, s, 1, from, first ? 0 : RV_LOCATOR_LEN);
+	bind_i64(st, s, 2, (int64_t)limit);
+	rc = reg_iter(st, s, page_one, &p);
+	return rc < 0 ? rc : rc > 0 ? -ECANCELED : p.n;
 }
 
 int ctl_store_reg_find_app(struct ctl_store *st, const char *app_id, uint8_t flags,

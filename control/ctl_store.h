@@ -163,6 +163,14 @@ int ctl_store_reg_del(struct ctl_store *st, const uint8_t locator[RV_LOCATOR_LEN
  * that value is returned). Order unspecified. */
 int ctl_store_reg_each(struct ctl_store *st, int (*fn)(void *ctx, const struct ctl_reg *r),
                        void *ctx);
+/* One page of every registration in locator order: at most limit of those
+ * after *cursor (first: from the start), fn called for each (a non-zero
+ * return stops it: -ECANCELED); *cursor is left at the last one visited.
+ * Returns how many were visited: fewer than limit means the end. Pages
+ * see rows added or removed between calls as a live walk would (each row
+ * present throughout is visited exactly once). */
+int ctl_store_reg_page(struct ctl_store *st, uint8_t cursor[RV_LOCATOR_LEN], bool first,
+                       size_t limit, int (*fn)(void *ctx, const struct ctl_reg *r), void *ctx);
 /* Registrations with this app ID whose community flags include `flags`
  * (0: any), at most cap, unexpired at now_ms (expires_ms > now_ms),
  * excluding `self` (may be NULL), latest expiry (freshest) first. Returns

@@ -989,6 +989,56 @@ Test(store_reg, a_bounded_sweep_takes_the_oldest_and_repeats_to_the_end)
 	cr_assert_eq(ctl_store_reg_count(st), 2, "the unexpired stay");
 }
 
+static int count_page(void *ctx, const struct ctl_reg *r)
+{
+	uint32_t *seen = ctx;
+
+	seen[r->locator[3]]++;
+	return 0;
+}
+
+static int stop_at_first(void *ctx, const struct ctl_reg *r)
+{
+	(void)ctx;
+	(void)r;
+	return 1;
+}
+
+/* rvdp's replay: pages of 3 over 10 rows visit each exactly once, in
+ * locator order, a row added behind the cursor is not revisited and one
+ * added ahead is, and the last page is short. */
+Test(store_reg, pages_visit_every_registration_once)
+{
+	uint8_t cursor[RV_LOCATOR_LEN] = { 0 };
+	uint32_t seen[32] = { 0 };
+	int n, pages = 0, total = 0;
+
+	for (uint32_t i = 0; i < 10; i++) {
+		struct ctl_reg r = make_reg(i * 2, NOW_MS + 1000);
+
+		cr_assert_eq(ctl_store_reg_put(st, &r), 0);
+	}
+	do {
+		n = ctl_store_reg_page(st, cursor, pages == 0, 3, count_page, seen);
+		cr_assert_geq(n, 0);
+		total += n;
+		if (++pages == 2) { /* the cursor is at 10 (ids 0, 2, ..., 10 seen) */
+			struct ctl_reg behind = make_reg(1, NOW_MS), ahead = make_reg(19, NOW_MS);
+
+			cr_assert_eq(ctl_store_reg_put(st, &behind), 0);
+			cr_assert_eq(ctl_store_reg_put(st, &ahead), 0);
+		}
+	} while (n == 3);
+	cr_assert_eq(total, 11);
+	cr_assert_eq(pages, 4, "3 + 3 + 3 + 2");
+	for (uint32_t i = 0; i < 20; i++)
+		cr_assert_eq(seen[i], i % 2 == 0 || i == 19 ? 1u : 0u, "id %u seen %u times", i,
+		             seen[i]);
+	memset(cursor, 0, sizeof(cursor));
+	cr_assert_eq(ctl_store_reg_page(st, cursor, true, 3, stop_at_first, NULL), -ECANCELED);
+	cr_assert_eq(ctl_store_reg_page(st, cursor, true, 0, count_page, seen), -EINVAL);
+}
+
 Test(store_reg, sweep_inside_a_batch_is_undone_by_rollback)
 {
 	struct ctl_reg r = make_reg(1, NOW_MS);
