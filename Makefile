@@ -147,10 +147,10 @@ demo:
 bench: all bench-tools
 	$(Q)BUILD=$(BUILD) bash scripts/bench.sh
 
-# Issue 9: a spoofed flood from 10^3, 10^5, 10^7 sources (tests/bench/run-flood.sh --help).
+# Issue 9: a spoofed flood from 10^3, 10^5, 10^7 sources (tests/bench/flood.sh --help).
 .PHONY: flood
 flood: all bench-tools
-	$(Q)BUILD=$(BUILD) bash tests/bench/run-flood.sh $(FLOOD_ARGS)
+	$(Q)BUILD=$(BUILD) bash tests/bench/flood.sh $(FLOOD_ARGS)
 
 # The soak (not in CI): the NAT-lab matrix under a probe flood + rvcontrol
 # kill -9 cycles, everything under ASan+UBSan, for SOAK_MINUTES (60);

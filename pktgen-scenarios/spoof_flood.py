@@ -35,7 +35,7 @@ source, the legitimate probes' too (their MAC does not cover it).
 Rate: full speed; rvdp with its default budgets.
 Expected: every legitimate probe answered (tx_probe = probes received);
 unauthenticated excess bytes within the budgets; RSS flat
-(tests/bench/run-flood.sh).
+(tests/bench/flood.sh).
 """
 import random
 import struct
@@ -54,7 +54,7 @@ ETH, IP, UDP = 14, 20, 8
 # build_stun): success = 20 + XOR-MAPPED / MAPPED 12 + RESPONSE-ORIGIN /
 # SOURCE 12 + OTHER / CHANGED 12; 400 = 20 + ERROR-CODE 20; 420 = 20 +
 # ERROR-CODE 24 + UNKNOWN-ATTRIBUTES 8; probe = 20 + XOR-MAPPED 12 +
-# RV-PROBE 24 + FINGERPRINT 8. run-flood.sh checks them against rvdp's
+# RV-PROBE 24 + FINGERPRINT 8. flood.sh checks them against rvdp's
 # bytes_out.
 KINDS = {
     "binding": ("tx_binding", 20, 56),
@@ -141,7 +141,7 @@ def frame(i, rng):
 
 def kinds_meta(frames):
     """Per kind: frames per cycle, the counter its answers land in, request
-    and answer frame bytes (as generated: run-flood.sh's arithmetic), and
+    and answer frame bytes (as generated: flood.sh's arithmetic), and
     whether rvgen --flows rewrites its source (IPv4/UDP only)."""
     out = {}
     for kind, (counter, req, resp) in KINDS.items():

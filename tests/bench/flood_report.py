@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """flood_report.py — rvdp's counters over telemetry, and the spoofed-flood table
-(tests/bench/run-flood.sh).
+(tests/bench/flood.sh).
 
     flood_report.py stats PREFIX
         rvdp's /rvdp/stats (DPDK telemetry of the rvdp started with
         --file-prefix PREFIX) as one JSON line on stdout, with "t" (monotonic s).
     flood_report.py report --runs DIR --scenario JSON --budgets JSON [--json] [--check]
-        the table of every DIR/*.run.json that run-flood.sh wrote.
+        the table of every DIR/*.run.json that flood.sh wrote.
 
 The arithmetic, per flood (rvdp's counter deltas from just before to just
 after it; request and answer sizes per kind from the scenario's JSON,

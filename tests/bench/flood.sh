@@ -4,7 +4,7 @@
 # the load generator. Memory stays flat, legitimate authenticated peers keep
 # being answered, the global budget holds.
 #
-#   tests/bench/run-flood.sh [--smoke] [--runs N] [--duration-ms N]
+#   tests/bench/flood.sh [--smoke] [--runs N] [--duration-ms N]
 #                            [--sources LIST] [--json] [--check] [--keep]
 #
 # For each repeat (--runs, 2) and each N of --sources ("1000 100000
@@ -55,22 +55,22 @@ while [ $# -gt 0 ]; do
 	--duration-ms) DUR=${2-}; shift ;;
 	--sources) SOURCES=${2-}; shift ;;
 	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "run-flood: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	*) echo "flood: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 [ $SMOKE = 1 ] && RUNS=1 DUR=300
-[[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 20 ]] || { echo "run-flood: --runs 1..20" >&2; exit 2; }
+[[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 20 ]] || { echo "flood: --runs 1..20" >&2; exit 2; }
 [[ "$DUR" =~ ^[0-9]+$ && "$DUR" -ge 100 && "$DUR" -le 60000 ]] ||
-	{ echo "run-flood: --duration-ms 100..60000" >&2; exit 2; }
+	{ echo "flood: --duration-ms 100..60000" >&2; exit 2; }
 for n in $SOURCES; do
 	[[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 && "$n" -le 16777216 ]] ||
-		{ echo "run-flood: --sources: each 1..16777216 (addresses of 10.0.0.0/8)" >&2; exit 2; }
+		{ echo "flood: --sources: each 1..16777216 (addresses of 10.0.0.0/8)" >&2; exit 2; }
 done
 
-say() { echo "run-flood: $*" >&2; }
-skip() { echo "run-flood: SKIP: $*"; exit 125; }
-die() { echo "run-flood: FAIL: $*"; exit 1; }
+say() { echo "flood: $*" >&2; }
+skip() { echo "flood: SKIP: $*"; exit 125; }
+die() { echo "flood: FAIL: $*"; exit 1; }
 
 # --- preflight ---------------------------------------------------------------
 [ "$(nproc)" -ge 2 ] || skip "needs two CPUs (one generates, one serves); this machine has $(nproc)"
