@@ -152,6 +152,11 @@ bench: all bench-tools
 flood: all bench-tools
 	$(Q)BUILD=$(BUILD) bash tests/bench/flood.sh $(FLOOD_ARGS)
 
+# Issue 9: rvcontrol restart time against registry size (tests/control/restart-scale.sh --help).
+.PHONY: restart-scale
+restart-scale: all $(BUILD)/tests/crashload $(BUILD)/tests/fillstore
+	$(Q)BUILD=$(BUILD) bash tests/control/restart-scale.sh $(RESTART_ARGS)
+
 # The soak (not in CI): the NAT-lab matrix under a probe flood + rvcontrol
 # kill -9 cycles, everything under ASan+UBSan, for SOAK_MINUTES (60);
 # SOAK_ARGS=--short for ~5 min.
