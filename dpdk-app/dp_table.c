@@ -242,37 +242,42 @@ static void dp_node_free_rcu(struct rcu_head *head)
 }
 
 /* Unlink n; lcores may still hold it until their next quiescent state, so it
- * is freed after a grace period, except at destroy when none can. */
-static int dp_unlink(struct dp_table *t, struct dp_node *n, bool free_now)
+ * goes back to the slab after a grace period. */
+static int dp_unlink(struct dp_table *t, struct dp_node *n)
 {
 	if (cds_lfht_del(t->ht, &n->lfht) != 0)
 		return -ENOENT;
 	n->linked = false;
-	if (!free_now)
-		dp_hint_drop(t->hints, dp_hash64(t->seed, n->session), n);
+	dp_hint_drop(t->hints, dp_hash64(t->seed, n->session), n);
 	atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
-	if (free_now)
-		dp_slab_free(n->slab, n);
-	else
-		urcu_qsbr_call_rcu(&n->rcu, dp_node_free_rcu);
+	urcu_qsbr_call_rcu(&n->rcu, dp_node_free_rcu);
 	return 0;
 }
 
-/* Expire, flush and destroy: remove every node with expires_ms <= now_ms.
- * cds_lfht allows deleting the iterator's node, and the iterator already
- * holds the next one, so destroy may even free it on the spot. */
-static size_t dp_sweep(struct dp_table *t, uint64_t now_ms, bool free_now)
-{
-	struct cds_lfht_iter it;
-	struct dp_node *n;
-	size_t removed = 0;
+/* Flush and destroy visit the nodes by a sweep of their slab, in memory
+ * order, not by a walk of cds_lfht's hash-ordered list (a miss per node). */
+struct dp_visit {
+	struct dp_table *t;
+	size_t n;
+};
 
-	cds_lfht_for_each_entry(t->ht, &it, n, lfht)
-	{
-		if (n->expires_ms <= now_ms && dp_unlink(t, n, free_now) == 0)
-			removed++;
-	}
-	return removed;
+static void dp_flush_one(void *obj, void *arg)
+{
+	struct dp_visit *v = arg;
+	struct dp_node *n = obj;
+
+	if (n->linked && dp_unlink(v->t, n) == 0)
+		v->n++;
+}
+
+/* Destroy: unlink only; the memory goes with the slab, all at once. */
+static void dp_destroy_one(void *obj, void *arg)
+{
+	struct dp_visit *v = arg;
+	struct dp_node *n = obj;
+
+	if (n->linked && cds_lfht_del(v->t->ht, &n->lfht) == 0)
+		n->linked = false;
 }
 
 static bool is_pow2(unsigned long v)
@@ -315,11 +320,12 @@ struct dp_table *dp_table_create(uint64_t seed, unsigned long init_buckets,
 
 void dp_table_destroy(struct dp_table *t)
 {
+	struct dp_visit v = { t, 0 };
 	bool online;
 
 	if (!t)
 		return;
-	dp_sweep(t, UINT64_MAX, true);
+	dp_slab_walk(t->nodes, dp_destroy_one, &v); /* cds_lfht_destroy wants it empty */
 	online = dp_offline_begin();
 	cds_lfht_destroy(t->ht, NULL);
 	dp_offline_end(online);
@@ -365,7 +371,7 @@ int dp_table_del(struct dp_table *t, uint64_t session)
 {
 	struct dp_node *n = dp_find(t, session);
 
-	return n ? dp_unlink(t, n, false) : -ENOENT;
+	return n ? dp_unlink(t, n) : -ENOENT;
 }
 
 size_t dp_table_expire(struct dp_table *t, uint64_t now_ms)
@@ -384,7 +390,7 @@ size_t dp_table_expire(struct dp_table *t, uint64_t now_ms)
 		struct dp_node *n = caa_container_of(ln, struct dp_node, lfht);
 
 		cds_lfht_next(t->ht, &it);
-		if (n->expires_ms <= now_ms && dp_unlink(t, n, false) == 0)
+		if (n->expires_ms <= now_ms && dp_unlink(t, n) == 0)
 			removed++;
 	}
 	ln = cds_lfht_iter_get_node(&it);
@@ -396,7 +402,10 @@ size_t dp_table_expire(struct dp_table *t, uint64_t now_ms)
 
 size_t dp_table_flush(struct dp_table *t)
 {
-	return dp_sweep(t, UINT64_MAX, false);
+	struct dp_visit v = { t, 0 };
+
+	dp_slab_walk(t->nodes, dp_flush_one, &v);
+	return v.n;
 }
 
 size_t dp_table_count(struct dp_table *t)
