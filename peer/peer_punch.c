@@ -11,6 +11,24 @@ static void act(struct peer_punch *p, struct peer_act a)
 		p->acts[p->n_acts++] = a;
 }
 
+struct peer_instruct peer_instruct_of(const struct rv_msg *m)
+{
+	return (struct peer_instruct){ .role = m->role.role,
+		                       .strategy = m->role.strategy,
+		                       .step = m->role.step,
+		                       .peer_addr = m->peer_addr,
+		                       .peer_nat = m->nat,
+		                       .has_target = m->present & RV_BIT(RV_F_TARGET),
+		                       .has_range = m->present & RV_BIT(RV_F_RANGE),
+		                       .target = m->target,
+		                       .range = m->range,
+		                       .delta = m->delta,
+		                       .ttl = m->ttl,
+		                       .count = m->count,
+		                       .deadline_ms = m->deadline_ms,
+		                       .has_relay = m->present & RV_BIT(RV_F_RELAY),
+		                       .relay = m->relay };
+}
 /* This NAT keeps one mapping per socket (or keeps the local port), so the
  * range probes go out of the punching socket itself and pin its port. */
 static bool shared(const struct rv_nat_info *n)

@@ -76,6 +76,9 @@ struct peer_instruct {
 	struct rv_relay_grant relay;
 };
 
+/* The INSTRUCT fields of a decoded message.  Context: pure. */
+struct peer_instruct peer_instruct_of(const struct rv_msg *m);
+
 enum peer_phase {
 	PEER_PH_IDLE = 0,
 	PEER_PH_WAIT,   /* for the next INSTRUCT */

@@ -400,21 +400,7 @@ void peer_on_attempt_unknown(struct rvp *p, uint64_t attempt)
 
 void peer_on_instruct(struct rvp *p, const struct rv_msg *m)
 {
-	struct peer_instruct in = { .role = m->role.role,
-		                    .strategy = m->role.strategy,
-		                    .step = m->role.step,
-		                    .peer_addr = m->peer_addr,
-		                    .peer_nat = m->nat,
-		                    .has_target = m->present & RV_BIT(RV_F_TARGET),
-		                    .has_range = m->present & RV_BIT(RV_F_RANGE),
-		                    .target = m->target,
-		                    .range = m->range,
-		                    .delta = m->delta,
-		                    .ttl = m->ttl,
-		                    .count = m->count,
-		                    .deadline_ms = m->deadline_ms,
-		                    .has_relay = m->present & RV_BIT(RV_F_RELAY),
-		                    .relay = m->relay };
+	struct peer_instruct in = peer_instruct_of(m);
 	unsigned slot;
 	struct peer_attempt *a = attempt_find(p, m->attempt, &slot);
 	uint64_t seed;

@@ -116,21 +116,7 @@ static void run(uint8_t cap)
 /* peer_on_instruct, for one attempt. */
 static void on_instruct(const struct rv_msg *m, const struct rv_nat_info *own, uint64_t seed)
 {
-	struct peer_instruct in = { .role = m->role.role,
-		                    .strategy = m->role.strategy,
-		                    .step = m->role.step,
-		                    .peer_addr = m->peer_addr,
-		                    .peer_nat = m->nat,
-		                    .has_target = m->present & RV_BIT(RV_F_TARGET),
-		                    .has_range = m->present & RV_BIT(RV_F_RANGE),
-		                    .target = m->target,
-		                    .range = m->range,
-		                    .delta = m->delta,
-		                    .ttl = m->ttl,
-		                    .count = m->count,
-		                    .deadline_ms = m->deadline_ms,
-		                    .has_relay = m->present & RV_BIT(RV_F_RELAY),
-		                    .relay = m->relay };
+	struct peer_instruct in = peer_instruct_of(m);
 
 	if (m->present & RV_BIT(RV_F_RESULT)) {
 		S.started = false; /* the server ended the attempt */
