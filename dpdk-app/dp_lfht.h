@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,6 +73,18 @@ static inline void dp_offline_end(bool online)
  * flush is followed by a refill).  Context: dp writer thread, holding no
  * node. */
 #define DP_LFHT_FLAGS 0
+
+/* Bucket counts a table may be created with: powers of two, init <= max.
+ * false with errno EINVAL otherwise.  Context: pure. */
+static inline bool dp_lfht_sizes_ok(unsigned long init_buckets, unsigned long max_buckets)
+{
+	bool ok = init_buckets && !(init_buckets & (init_buckets - 1)) && max_buckets &&
+	          !(max_buckets & (max_buckets - 1)) && init_buckets <= max_buckets;
+
+	if (!ok)
+		errno = EINVAL;
+	return ok;
+}
 
 static inline void dp_lfht_grow(struct cds_lfht *ht, unsigned long *buckets, size_t count,
                                 unsigned long max_buckets)

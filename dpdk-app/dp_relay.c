@@ -121,20 +121,13 @@ static void free_rnode_rcu(struct rcu_head *h)
 	free_rnode(caa_container_of(h, struct dp_rnode, rcu));
 }
 
-static bool is_pow2(unsigned long v)
-{
-	return v && !(v & (v - 1));
-}
-
 struct dp_relays *dp_relay_create(uint64_t seed, unsigned long init_buckets,
                                   unsigned long max_buckets, uint32_t bind_pps, uint32_t bind_burst)
 {
 	struct dp_relays *t;
 
-	if (!is_pow2(init_buckets) || !is_pow2(max_buckets) || max_buckets < init_buckets) {
-		errno = EINVAL;
+	if (!dp_lfht_sizes_ok(init_buckets, max_buckets))
 		return NULL;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;

@@ -280,20 +280,13 @@ static void dp_destroy_one(void *obj, void *arg)
 		n->linked = false;
 }
 
-static bool is_pow2(unsigned long v)
-{
-	return v && !(v & (v - 1));
-}
-
 struct dp_table *dp_table_create(uint64_t seed, unsigned long init_buckets,
                                  unsigned long max_buckets)
 {
 	struct dp_table *t;
 
-	if (!is_pow2(init_buckets) || !is_pow2(max_buckets) || max_buckets < init_buckets) {
-		errno = EINVAL;
+	if (!dp_lfht_sizes_ok(init_buckets, max_buckets))
 		return NULL;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
