@@ -262,6 +262,15 @@ static unsigned read_dp(struct srv *s, uint64_t now, const struct ctl_sink *sink
 	return n;
 }
 
+/* How long the loop may sleep: until the next tick, at most 200 ms, and not
+ * at all while rvdp is being refilled. */
+static int poll_ms(const struct srv *s, uint64_t next_tick, uint64_t now)
+{
+	if (s->rs.active || next_tick <= now)
+		return 0;
+	return next_tick - now < 200 ? (int)(next_tick - now) : 200;
+}
+
 int ctl_server_run(struct ctl *c, volatile sig_atomic_t *quit, char *err, size_t errlen)
 {
 	static struct srv s;
@@ -286,12 +295,7 @@ int ctl_server_run(struct ctl *c, volatile sig_atomic_t *quit, char *err, size_t
 
 		try_dataplane(&s, now);
 		pfd[1].fd = s.dp;
-		(void)poll(pfd, 2,
-		           s.rs.active
-		                   ? 0
-		                   : (int)(next_tick > now
-		                                   ? (next_tick - now < 200 ? next_tick - now : 200)
-		                                   : 0));
+		(void)poll(pfd, 2, poll_ms(&s, next_tick, now));
 		now = now_ms();
 		rc = ctl_store_begin(c->st);
 		if (rc < 0) {
