@@ -355,7 +355,11 @@ void peer_punch_start(struct peer_punch *p, const struct peer_instruct *in,
 				n = PEER_SOCKS - 2;
 			p->ins.count = n;
 			p->spray_ttl = in->ttl;
-			spray_begin(p, RV_PDG_ASSIGN, 2, in->peer_addr.port, 1, n, 1, false,
+			/* Two sweeps: an assigning packet lost on the way to
+			 * the NAT is a mapping the easy side can never hit, and
+			 * sending one again costs nothing (it dies before the
+			 * partner, and an open mapping is only refreshed). */
+			spray_begin(p, RV_PDG_ASSIGN, 2, in->peer_addr.port, 1, n, 2, false,
 			            now_ms);
 			need_socks(p, (uint16_t)(2 + n));
 			p->phase = PEER_PH_PROBE; /* until the sockets exist */
@@ -408,11 +412,17 @@ void peer_punch_opened(struct peer_punch *p, uint16_t n, uint64_t now_ms)
 		return;
 	if (birthday_hard(p)) {
 		if (n >= 2 + p->ins.count) {
+			/* The first sweep at once, so the report (which starts
+			 * the easy side) follows the mappings it needs; the
+			 * second on the timer. */
 			while (!spray_tick(p))
 				;
 			act(p, (struct peer_act){ .kind = PEER_ACT_REPORT });
 			p->reported = true;
-			p->phase = PEER_PH_LISTEN;
+			p->sweeps = 1;
+			p->spray_i = 0;
+			p->phase = PEER_PH_SPRAY;
+			p->next_ms = now_ms + PEER_SWEEP_MS;
 		}
 		return;
 	}

@@ -203,7 +203,7 @@ Test(punch, e4_receiver_sends_the_low_ttl_assigning_packet_between_its_range_pro
 	cr_assert_eq(acts[0].to.port, 61000);
 }
 
-Test(punch, birthday_hard_side_opens_many_sockets_each_sending_one_low_ttl_packet)
+Test(punch, birthday_hard_side_opens_many_sockets_each_sending_low_ttl_packets_twice)
 {
 	struct peer_instruct in = { .role = RV_ROLE_SENDER,
 		                    .strategy = RV_STRAT_BIRTHDAY,
@@ -228,6 +228,29 @@ Test(punch, birthday_hard_side_opens_many_sockets_each_sending_one_low_ttl_packe
 		seen[acts[i].sock] = true;
 	}
 	cr_assert_eq(acts[256].kind, PEER_ACT_REPORT);
+
+	/* Once more after a pause, for assigning packets lost on the way. */
+	peer_punch_timer(&p, T0 + PEER_SWEEP_MS - 1);
+	take();
+	cr_assert_eq(n, 0, "nothing before the pause is over");
+	memset(seen, 0, sizeof(seen));
+	unsigned again = 0;
+	for (uint64_t now = T0 + PEER_SWEEP_MS; now < T0 + 2 * PEER_SWEEP_MS; now += PEER_TICK_MS) {
+		peer_punch_timer(&p, now);
+		take();
+		for (size_t i = 0; i < n; i++, again++) {
+			cr_assert_eq(acts[i].kind, PEER_ACT_SEND);
+			cr_assert_eq(acts[i].pdg_type, RV_PDG_ASSIGN);
+			cr_assert_eq(acts[i].ttl, 2);
+			cr_assert(acts[i].sock >= 2 && acts[i].sock < 258 && !seen[acts[i].sock]);
+			seen[acts[i].sock] = true;
+		}
+	}
+	cr_assert_eq(again, 256, "each socket's packet sent a second time");
+	cr_assert_eq(p.phase, PEER_PH_LISTEN, "then it listens");
+	peer_punch_timer(&p, T0 + 5000);
+	take();
+	cr_assert_eq(n, 0, "and sends nothing more");
 }
 
 Test(punch, birthday_easy_side_probes_random_ports_of_the_hard_nat)
