@@ -10,11 +10,19 @@
 #      rate table fills and stays full);
 #   2. rvcontrol kill -9 cycles (tests/control/run-crash.sh,
 #      CRASH_CYCLES per loop) on the ASan rvcontrol and crashload;
-# and, all along, a steady rvcontrol (ASan, standalone on loopback) that is
-# never restarted, with crashload re-registering 100 000 devices into it
-# round after round (--expiry 60: rows expire and are swept all the time),
-# so one daemon's memory is judged over the whole soak — the matrix and the
-# crash cycles restart theirs too often to judge (soaks of 20 min or more).
+# and, all along (soaks of 20 min or more, or with SOAK_STEADY=1), a
+# steady pair that is never restarted, so one rvdp's and one rvcontrol's
+# memory are judged over the whole soak — the matrix and the crash cycles
+# restart theirs too often to judge: an ASan rvcontrol on loopback, with
+# crashload re-registering 100 000 devices into it round after round
+# (--expiry 60: rows expire and are swept all the time), driving an ASan
+# rvdp (net_af_packet in its own namespaces, rvsoak-dp / rvsoak-cl) whose
+# session table follows every registration and expiry, while a probe flood
+# of SOAK_STEADY_PPS (default 500) from spoofed sources hits it and a
+# Binding every 2 s from a real client checks that it still answers (at
+# least 95 % answered, never 5 in a row unanswered). SOAK_STEADY=1 with
+# --short checks the plumbing only: in 4 minutes the steady rvcontrol is
+# still filling its caches and may fail the growth bound.
 # A daemon's growth is how far the second half of its life rises above the
 # first half's peak: filling caches to a plateau is flat, climbing is not.
 # The RSS of every rvdp and rvcontrol is sampled every few seconds. At the
@@ -45,6 +53,7 @@ MINUTES=60
 SHORT=
 CYCLES=
 FLOOD_PPS=${SOAK_FLOOD_PPS:-3000}
+STEADY_PPS=${SOAK_STEADY_PPS:-500}
 MATRIX_ARGS=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -134,6 +143,10 @@ matrix=
 steady=
 steady_load=
 steady_dir=
+steady_dp=
+steady_flood=
+steady_probe=
+steady_bad=0
 MATRIX_PIDS=
 MATRIX_WORK=
 locked=
@@ -166,8 +179,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The steady rvcontrol and its load (see the top). Stopped with SIGTERM, so
-# LSan reports what it leaked over the whole soak.
+# The steady pair and its load (see the top). Stopped with SIGTERM, so
+# LSan reports what they leaked over the whole soak.
+steady_ns_down() {
+	ip netns del rvsoak-dp 2>/dev/null
+	ip netns del rvsoak-cl 2>/dev/null
+}
 start_steady() {
 	local port=$((40000 + $$ % 10000)) d
 	d=$(mktemp -d /tmp/rvsoak-steady.XXXXXX) || return 1
@@ -176,9 +193,32 @@ start_steady() {
 		"$BUILD/tests/crashload" registry 100000 >"$d/registry" &&
 		"$BUILD/rvcontrol" --db "$d/rv.db" --keys "$d/keys" import-devices "$d/registry" \
 			>/dev/null || return 1
+	# rvdp owns rvsoak-dp's eth0 (192.0.2.1 and .2, as in the lab); the
+	# client side finishes its checksums (see natlab.sh) and routes nothing,
+	# so answers to the flood's spoofed sources die there.
+	steady_ns_down
+	ip netns add rvsoak-dp && ip netns add rvsoak-cl &&
+		ip -n rvsoak-cl link add eth0 type veth peer name eth0 netns rvsoak-dp &&
+		ip -n rvsoak-cl addr add 192.0.2.254/24 dev eth0 &&
+		ip -n rvsoak-cl link set eth0 up && ip -n rvsoak-dp link set eth0 up &&
+		ip -n rvsoak-cl link set lo up &&
+		ip netns exec rvsoak-cl ethtool -K eth0 tx off >/dev/null || return 1
+	ip netns exec rvsoak-dp "$BUILD/rvdp" -l 0-1 --no-huge -m 256 --no-pci \
+		--file-prefix "rvsoak$$" --vdev net_af_packet0,iface=eth0 -- \
+		--addr 192.0.2.1 --alt-addr 192.0.2.2 --control "$d/rvdp.sock" \
+		--idle-sleep-us 100 >"$d/rvdp.log" 2>&1 &
+	steady_dp=$!
+	ip netns exec rvsoak-cl "$PY" -c "$PROBE_PY" 0 10 >/dev/null 2>&1 || {
+		echo "soak: the steady rvdp did not answer within 10 s: $(tail -3 "$d/rvdp.log")"
+		return 1
+	}
 	"$BUILD/rvcontrol" --db "$d/rv.db" --keys "$d/keys" --listen "127.0.0.1:$port" \
-		--expiry 60 --group-max 0 >"$d/daemon.log" 2>&1 &
+		--dataplane "$d/rvdp.sock" --expiry 60 --group-max 0 >"$d/daemon.log" 2>&1 &
 	steady=$!
+	ip netns exec rvsoak-cl "$PY" -c "$FLOOD_PY" "$STEADY_PPS" >"$OUT/steady-flood.log" 2>&1 &
+	steady_flood=$!
+	ip netns exec rvsoak-cl "$PY" -c "$PROBE_PY" 2 0 "rvsoak$$" >"$OUT/steady-probes.txt" 2>&1 &
+	steady_probe=$!
 	(
 		while :; do
 			nice -n 10 "$BUILD/tests/crashload" register "127.0.0.1:$port" 0 99999 300 \
@@ -187,21 +227,39 @@ start_steady() {
 	) &
 	steady_load=$!
 }
+# SIGTERM; a daemon that does not exit 0 (LSan found a leak, it crashed
+# earlier) fails the soak.
+stop_daemon() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null && return 0
+	steady_bad=1
+	echo "soak: the steady $2 did not exit cleanly:"
+	tail -5 "$3"
+}
 stop_steady() {
 	if [ -n "$steady_load" ]; then
 		pkill -P "$steady_load" 2>/dev/null
 		stop_pid "$steady_load"
 		pkill -f "crashload register 127.0.0.1:$((40000 + $$ % 10000))" 2>/dev/null
 	fi
-	if [ -n "$steady" ]; then
-		kill "$steady" 2>/dev/null
-		wait "$steady" 2>/dev/null ||
-			echo "soak: the steady rvcontrol did not exit cleanly ($steady_dir/daemon.log)"
+	stop_pid "$steady_flood"
+	stop_pid "$steady_probe"
+	# rvcontrol first: rvdp outlives the control plane it serves.
+	stop_daemon "$steady" rvcontrol "$steady_dir/daemon.log"
+	stop_daemon "$steady_dp" rvdp "$steady_dir/rvdp.log"
+	if [ -n "$steady_dir" ]; then
+		cp "$steady_dir/daemon.log" "$OUT/steady-rvcontrol.log" 2>/dev/null
+		cp "$steady_dir/rvdp.log" "$OUT/steady-rvdp.log" 2>/dev/null
+		rm -rf "$steady_dir"
 	fi
-	[ -n "$steady_dir" ] && rm -rf "$steady_dir"
+	steady_ns_down
 	steady=
 	steady_load=
 	steady_dir=
+	steady_dp=
+	steady_flood=
+	steady_probe=
 }
 
 # Every SAMPLE_S seconds: "epoch pid name rss_kb" of every rvdp / rvcontrol
@@ -263,6 +321,65 @@ while not stop:
 print("flood: %d packets in %.0f s (%s)" % (sum(sent.values()), time.monotonic() - t0, ", ".join("%s %d" % kv for kv in sent.items())))
 '
 
+# The steady rvdp's legitimate client: a Binding to each of its addresses
+# and ports in turn, every INTERVAL s, one line "epoch 1|0 SESSIONS" each
+# (answered within 1 s; the sessions in its table, from the telemetry of
+# DPDK file prefix PREFIX, -1 if unknown), until killed; with INTERVAL 0,
+# exit 0 at the first answer within LIMIT s (1 if none).
+PROBE_PY='
+import json, os, signal, socket, struct, sys, time
+sys.path.insert(0, "tests/bench")
+from flood_report import telemetry_paths
+every, limit = float(sys.argv[1]), float(sys.argv[2])
+prefix = sys.argv[3] if len(sys.argv) > 3 else None
+def sessions():
+    for path in telemetry_paths(prefix) if prefix else ():
+        try:
+            t = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            t.settimeout(1)
+            t.connect(path)
+            info = json.loads(t.recv(4096).decode())
+            t.send(b"/rvdp/stats")
+            r = json.loads(t.recv(info.get("max_output_len", 16384)).decode())
+            t.close()
+            return r["/rvdp/stats"]["sessions"]
+        except (OSError, ValueError, KeyError):
+            continue
+    return -1
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+to = [(a, p) for a in ("192.0.2.1", "192.0.2.2") for p in (3478, 3479)]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.254", 0))
+def ask(dst, wait):
+    tid = os.urandom(12)
+    s.sendto(struct.pack("!HHI", 1, 0, 0x2112A442) + tid, dst)
+    end = time.monotonic() + wait
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return 0
+        s.settimeout(left)
+        try:
+            b, src = s.recvfrom(2048)
+        except socket.timeout:
+            return 0
+        if len(b) >= 20 and b[:2] == b"\x01\x01" and b[8:20] == tid:
+            return 1
+i = 0
+t_end = time.monotonic() + limit
+while True:
+    ok = ask(to[i % len(to)], 1.0 if every else 0.2)
+    i += 1
+    if not every:
+        if ok:
+            sys.exit(0)
+        if time.monotonic() >= t_end:
+            sys.exit(1)
+        continue
+    print(int(time.time()), ok, sessions(), flush=True)
+    time.sleep(every)
+'
+
 t_end=$(($(date +%s) + MINUTES * 60))
 echo "soak: $MINUTES min under ASan ($BUILD): loops of the NAT-lab matrix ${MATRIX_ARGS[*]:-(all of it)}" \
 	"+ a ${FLOOD_PPS} pps probe flood, then $CYCLES rvcontrol kill -9 cycles; logs in $OUT"
@@ -270,7 +387,7 @@ sample_rss &
 sampler=$!
 # Not with --short: in 4 minutes it is still filling its caches (measured:
 # RSS 33 -> 56 MB over its first 160 s, then level for the last 60 s).
-if [ "$MINUTES" -ge 20 ]; then
+if [ "$MINUTES" -ge 20 ] || [ -n "${SOAK_STEADY:-}" ]; then
 	start_steady || {
 		echo "soak: could not start the steady rvcontrol"
 		exit 1
@@ -390,9 +507,21 @@ EOF
 grc=$?
 cat "$OUT/rss-report.txt"
 [ -s "$OUT/rss.txt" ] || grc=1
+if [ -f "$OUT/steady-probes.txt" ]; then
+	echo "== the steady rvdp: $(tail -1 "$OUT/steady-flood.log" 2>/dev/null)"
+	awk '$2 == 1 { ok++; run = 0 } $2 == 0 { run++; if (run > worst) worst = run }
+	     NF == 3 { n++ } NF == 3 && $3 >= 0 { s = $3; if (s > top) top = s; sum += s; ns++ }
+	     END { printf "   legitimate Bindings answered: %d of %d (%.2f %%), longest unanswered run %d\n",
+	                  ok, n, n ? 100 * ok / n : 0, worst
+	           printf "   sessions in its table (rvcontrol'"'"'s registrations): mean %d, max %d, at the end %d\n",
+	                  ns ? sum / ns : 0, top, s
+	           exit !(n > 0 && ok >= 0.95 * n && worst < 5) }' "$OUT/steady-probes.txt" ||
+		steady_bad=1
+fi
+[ $steady_bad -eq 0 ] || failed=$((failed + 1))
 if [ $failed -eq 0 ] && [ "$reports" -eq 0 ] && [ $grc -eq 0 ]; then
 	echo "soak: ok: $loop loops, none failed, no sanitizer report, memory flat (logs in $OUT)"
 	exit 0
 fi
-echo "soak: FAIL: $failed failed loop parts, $reports sanitizer reports, RSS $([ $grc -eq 0 ] && echo flat || echo 'grew (or no samples)') (logs in $OUT)"
+echo "soak: FAIL: $failed failed loop parts (or the steady pair), $reports sanitizer reports, RSS $([ $grc -eq 0 ] && echo flat || echo 'grew (or no samples)') (logs in $OUT)"
 exit 1
