@@ -67,6 +67,9 @@ struct ctl {
 	uint32_t obs_seq;
 	struct ctl_attempt attempts[CTL_ATTEMPTS];
 	struct ctl_relay relays[CTL_RELAYS];
+	/* Channel -> its relay's slot + 1 (0: none): every live relay has its
+	 * own channel, so a relayed datagram finds its relay in one step. */
+	uint16_t relay_by_ch[RV_RELAY_CH_MAX - RV_RELAY_CH_MIN + 1];
 };
 
 /* Set up with loaded keys and an open store (both owned by the caller).

@@ -32,6 +32,14 @@ static struct ctl_relay *by_id(struct ctl *c, uint64_t id)
 	return NULL;
 }
 
+_Static_assert(CTL_RELAYS < RV_RELAY_CH_MAX - RV_RELAY_CH_MIN + 1,
+               "a channel of its own for every relay");
+
+static uint16_t *by_ch(struct ctl *c, uint16_t channel)
+{
+	return &c->relay_by_ch[channel - RV_RELAY_CH_MIN];
+}
+
 struct ctl_relay *ctl_relay_of(struct ctl *c, uint64_t attempt)
 {
 	for (unsigned i = 0; i < CTL_RELAYS && attempt; i++)
@@ -79,9 +87,15 @@ struct ctl_relay *ctl_relay_open(struct ctl *c, const struct ctl_attempt *a, uin
 	r->id = id;
 	r->attempt = a->id;
 	rv_relay_key(a->key, r->id, r->key);
-	/* Any channel: rvdp keys its table by (peer endpoint, channel). */
-	r->channel = (uint16_t)(RV_RELAY_CH_MIN +
-	                        randombytes_uniform(RV_RELAY_CH_MAX - RV_RELAY_CH_MIN + 1));
+	/* A random channel no live relay has (rvdp would not mind a shared
+	 * one, as it keys by peer endpoint and channel, but the standalone
+	 * relay finds a datagram's relay by its channel alone). There are 4
+	 * channels to a slot, so a free one is found in a try or two. */
+	do
+		r->channel = (uint16_t)(RV_RELAY_CH_MIN +
+		                        randombytes_uniform(RV_RELAY_CH_MAX - RV_RELAY_CH_MIN + 1));
+	while (*by_ch(c, r->channel));
+	*by_ch(c, r->channel) = (uint16_t)(r - c->relays + 1);
 	for (int s = 0; s < 2; s++) {
 		memcpy(r->locator[s], a->side[s].locator, RV_LOCATOR_LEN);
 		r->nat[s] = a->side[s].nat.type;
@@ -168,6 +182,7 @@ void ctl_relay_close(struct ctl *c, struct ctl_relay *r, uint8_t code, uint64_t 
 	        (unsigned long long)r->id, rv_result_str(code),
 	        (unsigned long long)((now_ms - r->opened_ms) / 1000), (unsigned long long)bytes,
 	        (unsigned long long)packets);
+	*by_ch(c, r->channel) = 0;
 	memset(r, 0, sizeof(*r));
 }
 
@@ -277,31 +292,28 @@ bool ctl_relay_bind(struct ctl *c, const uint8_t txid[12], const struct rv_probe
 bool ctl_relay_forward(struct ctl *c, const uint8_t *buf, size_t len, const struct ctl_from *from,
                        uint64_t now_ms, const struct ctl_sink *sink)
 {
-	uint16_t ch, n;
+	uint16_t ch, n, slot;
+	struct ctl_relay *r;
+	int s;
 
 	if (!rv_relay_is_chdata(buf, len))
 		return false;
-	if (rv_relay_parse(buf, len, &ch, &n) < 0)
+	/* A broken header or nobody's channel: dropped. */
+	if (rv_relay_parse(buf, len, &ch, &n) < 0 || ch < RV_RELAY_CH_MIN || ch > RV_RELAY_CH_MAX ||
+	    !(slot = *by_ch(c, ch)))
 		return true;
-	for (unsigned i = 0; i < CTL_RELAYS; i++) {
-		struct ctl_relay *r = &c->relays[i];
-		int s;
-
-		if (!r->id || r->channel != ch)
-			continue;
-		if (rv_addr_eq(&r->bound[0], &from->src))
-			s = 0;
-		else if (rv_addr_eq(&r->bound[1], &from->src))
-			s = 1;
-		else
-			continue;
-		/* The destination comes from the table, never the packet. */
-		if (!r->bound[!s].family || rv_relay_charge(&r->quota, &r->use[s], r->use[!s].bytes,
-		                                            now_ms, n) != RV_RELAY_PASS)
-			return true;
-		struct ctl_from to = { r->bound[!s], from->local, from->path, false };
-		sink->send(sink->ctx, &to, buf, RV_RELAY_HDR + (size_t)n);
+	r = &c->relays[slot - 1];
+	if (rv_addr_eq(&r->bound[0], &from->src))
+		s = 0;
+	else if (rv_addr_eq(&r->bound[1], &from->src))
+		s = 1;
+	else
+		return true; /* a stranger on the channel */
+	/* The destination comes from the table, never the packet. */
+	if (!r->bound[!s].family ||
+	    rv_relay_charge(&r->quota, &r->use[s], r->use[!s].bytes, now_ms, n) != RV_RELAY_PASS)
 		return true;
-	}
-	return true; /* nobody's channel: dropped */
+	struct ctl_from to = { r->bound[!s], from->local, from->path, false };
+	sink->send(sink->ctx, &to, buf, RV_RELAY_HDR + (size_t)n);
+	return true;
 }

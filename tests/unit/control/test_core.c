@@ -3,6 +3,7 @@
  * others up, uses groups and leaves; every hostile variant gets its error
  * code and changes nothing. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -1310,6 +1311,57 @@ Test(relay, standalone_binds_sides_with_the_relay_key_and_forwards_only_between_
 	handle_at(data, 44, &a, T0 + 80);
 	cr_assert_eq(n_sent, before + 1, "one byte more: dropped");
 	cr_assert_eq(r->use[0].dropped, 1);
+	/* Closed: its channel carries nothing more. */
+	r->quota.bytes = UINT64_MAX;
+	ctl_relay_close(&ctl, r, RV_RES_CLOSED, T0 + 90, &sink);
+	before = n_sent;
+	handle_at(data, 44, &a, T0 + 100);
+	handle_at(data, 44, &b, T0 + 100);
+	cr_assert_eq(n_sent, before);
+}
+
+/* 2048 relays opened and closed: their log lines are not the point. */
+static void quiet_setup(void)
+{
+	setup();
+	cr_redirect_stderr();
+}
+
+Test(relay, every_live_relay_has_a_channel_of_its_own, .init = quiet_setup, .fini = teardown)
+{
+	static struct ctl_attempt at[CTL_RELAYS];
+	static bool used[RV_RELAY_CH_MAX - RV_RELAY_CH_MIN + 1];
+	struct ctl_relay *r[CTL_RELAYS];
+
+	cr_assert_eq(rv_addr_parse("192.0.2.1:3478", 0, &ctl.conf.listen), 0);
+	/* Full, then half closed and opened again: never two on a channel,
+	 * and each channel leads back to its relay. */
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < CTL_RELAYS; i++) {
+			if (round && i % 2)
+				continue;
+			at[i].id = round * CTL_RELAYS + i + 1;
+			r[i] = ctl_relay_open(&ctl, &at[i], RV_RES_NO_PATH, T0, &sink);
+			cr_assert_not_null(r[i], "relay %u of round %d", i, round);
+		}
+		cr_assert_null(ctl_relay_open(&ctl, &(struct ctl_attempt){ .id = 99999 },
+		                              RV_RES_NO_PATH, T0, &sink),
+		               "--relay-max reached");
+		memset(used, 0, sizeof(used));
+		for (unsigned i = 0; i < CTL_RELAYS; i++) {
+			uint16_t ch = r[i]->channel;
+			cr_assert(ch >= RV_RELAY_CH_MIN && ch <= RV_RELAY_CH_MAX);
+			cr_assert(!used[ch - RV_RELAY_CH_MIN], "channel %#x given twice", ch);
+			used[ch - RV_RELAY_CH_MIN] = true;
+			cr_assert_eq(ctl.relay_by_ch[ch - RV_RELAY_CH_MIN], r[i] - ctl.relays + 1);
+		}
+		for (unsigned i = 0; i < CTL_RELAYS; i += 2) {
+			uint16_t ch = r[i]->channel;
+			ctl_relay_close(&ctl, r[i], RV_RES_CLOSED, T0, &sink);
+			cr_assert_eq(ctl.relay_by_ch[ch - RV_RELAY_CH_MIN], 0,
+			             "freed with its relay");
+		}
+	}
 }
 
 Test(core, the_auth_and_locator_roles_are_separable, .init = setup, .fini = teardown)
