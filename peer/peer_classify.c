@@ -11,6 +11,8 @@
  *              random; and the ports other hosts took meanwhile;
  *   hops       TTL-limited requests: the first router answering from a
  *              public address is past our NAT, which is one hop before.
+ * Every socket is on a local port of its own (peer_udp_open_fresh): one on
+ * a port an earlier test used would meet that test's mapping.
  * The judging is proto's (classify.h, delta.h); this file only probes.
  */
 #include <errno.h>
@@ -107,18 +109,17 @@ static bool private_ip(const struct rv_addr *a)
 	       (ip >> 22) == (100u << 2 | 1) || (ip >> 16) == 0xa9fe || (ip >> 24) == 127;
 }
 
-static int fresh(struct rvp *p)
+/* Every socket of one classification on a port of its own (peer_net.h). */
+static int fresh(struct rvp *p, struct peer_ports *used)
 {
-	struct rv_addr b = p->conf.bind;
-
-	b.port = 0;
-	return peer_udp_open(&b);
+	return peer_udp_open_fresh(&p->conf.bind, used);
 }
 
 /* Fig. 8 / RFC 5780 mapping tests from one socket. */
-static int mapping(struct rvp *p, struct rv_nat_obs *obs, struct rv_addr srv[2][2])
+static int mapping(struct rvp *p, struct peer_ports *used, struct rv_nat_obs *obs,
+                   struct rv_addr srv[2][2])
 {
-	int fd = fresh(p), rc;
+	int fd = fresh(p, used), rc;
 	struct answer a;
 
 	if (fd < 0)
@@ -178,9 +179,10 @@ static enum rv_seen change_test(int fd, struct rv_addr srv[2][2], uint32_t chang
 }
 
 /* Fig. 7 and Fig. 9 from a socket that has only talked to the primary. */
-static int filtering(struct rvp *p, struct rv_nat_obs *obs, struct rv_addr srv[2][2])
+static int filtering(struct rvp *p, struct peer_ports *used, struct rv_nat_obs *obs,
+                     struct rv_addr srv[2][2])
 {
-	int fd = fresh(p), rc;
+	int fd = fresh(p, used), rc;
 	struct answer a;
 
 	if (fd < 0)
@@ -197,7 +199,8 @@ static int filtering(struct rvp *p, struct rv_nat_obs *obs, struct rv_addr srv[2
 	return rc < 0 ? rc : 0;
 }
 
-static int allocation(struct rvp *p, const struct rv_addr *srv, struct rv_alloc_result *out)
+static int allocation(struct rvp *p, struct peer_ports *used, const struct rv_addr *srv,
+                      struct rv_alloc_result *out)
 {
 	struct rv_port_pair pairs[ALLOC_N];
 	struct rv_port_space ps = rv_port_space_default();
@@ -213,7 +216,7 @@ static int allocation(struct rvp *p, const struct rv_addr *srv, struct rv_alloc_
 		 * shows how many ports other hosts took meanwhile. */
 		if (i == ALLOC_N - 1)
 			(void)poll(NULL, 0, BG_GAP_MS);
-		fd = fresh(p);
+		fd = fresh(p, used);
 
 		if (fd < 0)
 			return fd;
@@ -228,9 +231,9 @@ static int allocation(struct rvp *p, const struct rv_addr *srv, struct rv_alloc_
 
 /* TTL 1, 2, ...: the first time-exceeded from a public address comes from
  * the router just past our NAT. */
-static int hops(struct rvp *p, const struct rv_addr *srv)
+static int hops(struct rvp *p, struct peer_ports *used, const struct rv_addr *srv)
 {
-	int fd = fresh(p), found = 0;
+	int fd = fresh(p, used), found = 0;
 
 	if (fd < 0)
 		return 0;
@@ -253,18 +256,19 @@ int rvp_classify(struct rvp *p, struct rv_nat_info *out)
 	struct rv_nat_class cls;
 	struct rv_alloc_result alloc;
 	struct rv_addr srv[2][2];
+	struct peer_ports used = { .n = 0 };
 	int rc;
 
 	memset(&obs, 0, sizeof(obs));
 	memset(srv, 0, sizeof(srv));
 	srv[0][0] = p->conf.server;
 	peer_log(p, "classify: mapping tests against the server's two addresses and ports");
-	rc = mapping(p, &obs, srv);
+	rc = mapping(p, &used, &obs, srv);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
 		peer_log(p, "classify: filtering tests (answers from the other address/port)");
-		rc = filtering(p, &obs, srv);
+		rc = filtering(p, &used, &obs, srv);
 		if (rc < 0)
 			return rc;
 	}
@@ -280,13 +284,13 @@ int rvp_classify(struct rvp *p, struct rv_nat_info *out)
 		return 0;
 	}
 	peer_log(p, "classify: allocation (%d fresh sockets)", ALLOC_N);
-	if (allocation(p, &srv[0][0], &alloc) == 0) {
+	if (allocation(p, &used, &srv[0][0], &alloc) == 0) {
 		out->alloc = (uint8_t)alloc.alloc;
 		out->delta = (int16_t)alloc.delta;
 		out->bg_rate_x10 =
 		        (uint16_t)(alloc.per_second * 10 > 65535 ? 65535 : alloc.per_second * 10);
 	}
-	out->hops = (uint8_t)(cls.type == RV_NAT_NONE ? 0 : hops(p, &srv[0][0]));
+	out->hops = (uint8_t)(cls.type == RV_NAT_NONE ? 0 : hops(p, &used, &srv[0][0]));
 	if (out->type == RV_NAT_NONE || out->type == RV_NAT_FULL_CONE)
 		out->flags |= RV_NAT_FLAG_DIRECT;
 	p->nat = *out;

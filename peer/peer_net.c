@@ -5,6 +5,7 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -45,6 +46,45 @@ int peer_udp_open(const struct rv_addr *bind_to)
 		close(fd);
 		return e;
 	}
+	return fd;
+}
+
+static bool ports_have(const struct peer_ports *u, uint16_t port)
+{
+	for (unsigned i = 0; i < u->n; i++)
+		if (u->port[i] == port)
+			return true;
+	return false;
+}
+
+int peer_udp_open_fresh(const struct rv_addr *bind, struct peer_ports *used)
+{
+	struct rv_addr b = *bind, local;
+	int held[4], nh = 0, fd;
+
+	b.port = 0;
+	for (;;) {
+		fd = peer_udp_open(&b);
+		if (fd < 0 && nh) { /* our own held sockets took the last ports */
+			fd = held[--nh];
+			(void)peer_udp_local(fd, &local);
+			break;
+		}
+		if (fd < 0)
+			break;
+		if (peer_udp_local(fd, &local) < 0) {
+			close(fd);
+			fd = -EIO;
+			break;
+		}
+		if (!ports_have(used, local.port) || nh == (int)(sizeof(held) / sizeof(held[0])))
+			break;
+		held[nh++] = fd; /* open meanwhile: the next try gets another port */
+	}
+	while (nh)
+		close(held[--nh]);
+	if (fd >= 0 && used->n < PEER_PORTS_MAX && !ports_have(used, local.port))
+		used->port[used->n++] = local.port;
 	return fd;
 }
 

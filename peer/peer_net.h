@@ -16,6 +16,22 @@
  * Context: any. */
 int peer_udp_open(const struct rv_addr *bind);
 
+/* Local ports a series of fresh sockets has had. */
+#define PEER_PORTS_MAX 16
+struct peer_ports {
+	uint16_t port[PEER_PORTS_MAX];
+	unsigned n;
+};
+
+/* A socket as peer_udp_open() gives for bind with port 0, on a local port
+ * none in used has had; the port then joins used (while there is room).
+ * The kernel hands a closed socket's port out again now and then, and the
+ * NAT may still hold a mapping for it: a probe from there would meet the
+ * old public port, and a sequential NAT would look random (after 5 tries,
+ * or when no other port is left, it takes what it got). Returns the fd or a negative errno.
+ * Context: any. */
+int peer_udp_open_fresh(const struct rv_addr *bind, struct peer_ports *used);
+
 /* The socket's local address (after bind), or a negative errno. */
 int peer_udp_local(int fd, struct rv_addr *out);
 
