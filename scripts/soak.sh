@@ -140,13 +140,18 @@ export BUILD
 sampler=
 flood=
 matrix=
-steady=
-steady_load=
-steady_dir=
-steady_dp=
-steady_flood=
-steady_probe=
+# The steady pair's pids and directory: empty when it is not running.
+steady_clear() {
+	steady=
+	steady_load=
+	steady_dir=
+	steady_dp=
+	steady_flood=
+	steady_probe=
+}
+steady_clear
 steady_bad=0
+STEADY_PORT=$((40000 + $$ % 10000)) # the steady rvcontrol's, on loopback
 MATRIX_PIDS=
 MATRIX_WORK=
 locked=
@@ -186,7 +191,7 @@ steady_ns_down() {
 	ip netns del rvsoak-cl 2>/dev/null
 }
 start_steady() {
-	local port=$((40000 + $$ % 10000)) d
+	local d
 	d=$(mktemp -d /tmp/rvsoak-steady.XXXXXX) || return 1
 	steady_dir=$d
 	"$BUILD/rvcontrol" --keys "$d/keys" keygen >/dev/null &&
@@ -212,7 +217,7 @@ start_steady() {
 		echo "soak: the steady rvdp did not answer within 10 s: $(tail -3 "$d/rvdp.log")"
 		return 1
 	}
-	"$BUILD/rvcontrol" --db "$d/rv.db" --keys "$d/keys" --listen "127.0.0.1:$port" \
+	"$BUILD/rvcontrol" --db "$d/rv.db" --keys "$d/keys" --listen "127.0.0.1:$STEADY_PORT" \
 		--dataplane "$d/rvdp.sock" --expiry 60 --group-max 0 >"$d/daemon.log" 2>&1 &
 	steady=$!
 	ip netns exec rvsoak-cl "$PY" -c "$FLOOD_PY" "$STEADY_PPS" >"$OUT/steady-flood.log" 2>&1 &
@@ -221,7 +226,7 @@ start_steady() {
 	steady_probe=$!
 	(
 		while :; do
-			nice -n 10 "$BUILD/tests/crashload" register "127.0.0.1:$port" 0 99999 300 \
+			nice -n 10 "$BUILD/tests/crashload" register "127.0.0.1:$STEADY_PORT" 0 99999 300 \
 				>/dev/null 2>&1 || sleep 1
 		done
 	) &
@@ -241,7 +246,7 @@ stop_steady() {
 	if [ -n "$steady_load" ]; then
 		pkill -P "$steady_load" 2>/dev/null
 		stop_pid "$steady_load"
-		pkill -f "crashload register 127.0.0.1:$((40000 + $$ % 10000))" 2>/dev/null
+		pkill -f "crashload register 127.0.0.1:$STEADY_PORT" 2>/dev/null
 	fi
 	stop_pid "$steady_flood"
 	stop_pid "$steady_probe"
@@ -254,12 +259,7 @@ stop_steady() {
 		rm -rf "$steady_dir"
 	fi
 	steady_ns_down
-	steady=
-	steady_load=
-	steady_dir=
-	steady_dp=
-	steady_flood=
-	steady_probe=
+	steady_clear
 }
 
 # Every SAMPLE_S seconds: "epoch pid name rss_kb" of every rvdp / rvcontrol
@@ -327,37 +327,20 @@ print("flood: %d packets in %.0f s (%s)" % (sum(sent.values()), time.monotonic()
 # DPDK file prefix PREFIX, -1 if unknown), until killed; with INTERVAL 0,
 # exit 0 at the first answer within LIMIT s (1 if none).
 PROBE_PY='
-import json, os, signal, socket, struct, sys, time
+import os, signal, socket, struct, sys, time
 sys.path.insert(0, "tests/bench")
-from flood_report import telemetry_paths
+from flood_report import Telemetry
 every, limit = float(sys.argv[1]), float(sys.argv[2])
-prefix = sys.argv[3] if len(sys.argv) > 3 else None
-tel = None
-# One telemetry connection for the whole soak: DPDK serves each on a thread
-# of its own, and one every 2 s under ASan is a sawtooth of a few MB in
-# rvdp RSS (measured: ~4.5 kB per connection, given back in steps), which
-# would pass for growth.
+# One telemetry connection for the whole soak: a new one every 2 s under
+# ASan is a sawtooth of a few MB in rvdp RSS (measured: ~4.5 kB per
+# connection, given back in steps), which would pass for growth.
+tel = Telemetry(sys.argv[3], timeout=1) if len(sys.argv) > 3 else None
 def sessions():
-    global tel
-    for _ in range(2):
-        if tel is None:
-            for path in telemetry_paths(prefix) if prefix else ():
-                try:
-                    t = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-                    t.settimeout(1)
-                    t.connect(path)
-                    tel = (t, json.loads(t.recv(4096).decode()).get("max_output_len", 16384))
-                    break
-                except (OSError, ValueError):
-                    continue
-        if tel is None:
-            return -1
+    for _ in range(2 if tel else 0):
         try:
-            tel[0].send(b"/rvdp/stats")
-            return json.loads(tel[0].recv(tel[1]).decode())["/rvdp/stats"]["sessions"]
-        except (OSError, ValueError, KeyError):
-            tel[0].close()
-            tel = None
+            return tel.stats()["sessions"]
+        except (LookupError, OSError, ValueError, KeyError):
+            tel.close()
     return -1
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 to = [(a, p) for a in ("192.0.2.1", "192.0.2.2") for p in (3478, 3479)]
@@ -402,7 +385,7 @@ sampler=$!
 # RSS 33 -> 56 MB over its first 160 s, then level for the last 60 s).
 if [ "$MINUTES" -ge 20 ] || [ -n "${SOAK_STEADY:-}" ]; then
 	start_steady || {
-		echo "soak: could not start the steady rvcontrol"
+		echo "soak: could not start the steady rvdp and rvcontrol"
 		exit 1
 	}
 fi

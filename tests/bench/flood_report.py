@@ -46,23 +46,52 @@ def telemetry_paths(prefix):
     return [os.path.join(d, prefix, "dpdk_telemetry.v2") for d in dirs]
 
 
+class Telemetry:
+    """A connection to the DPDK telemetry of file prefix `prefix`, opened at
+    the first query and kept for the next ones (DPDK serves each connection
+    on a thread of its own: one per query is churn a long run would see).
+    LookupError when no socket exists; OSError / ValueError as the socket
+    and the JSON fail (close() and query again to reconnect)."""
+
+    def __init__(self, prefix, timeout=5):
+        self.prefix, self.timeout, self.sock, self.max = prefix, timeout, None, 16384
+
+    def stats(self):
+        """rvdp's /rvdp/stats."""
+        if self.sock is None:
+            path = next((p for p in telemetry_paths(self.prefix) if os.path.exists(p)), None)
+            if path is None:
+                raise LookupError("no telemetry socket for prefix %s" % self.prefix)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.settimeout(self.timeout)
+            try:
+                s.connect(path)
+                self.max = json.loads(s.recv(4096).decode()).get("max_output_len", 16384)
+            except BaseException:
+                s.close()
+                raise
+            self.sock = s
+        self.sock.send(b"/rvdp/stats")
+        return json.loads(self.sock.recv(self.max).decode())["/rvdp/stats"]
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 def telemetry(prefix):
-    for path in telemetry_paths(prefix):
-        if not os.path.exists(path):
-            continue
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        s.settimeout(5)
-        s.connect(path)
-        info = json.loads(s.recv(4096).decode())
-        s.send(b"/rvdp/stats")
-        reply = json.loads(s.recv(info.get("max_output_len", 16384)).decode())
-        s.close()
-        out = reply["/rvdp/stats"]
-        out["t"] = time.monotonic()
-        print(json.dumps(out))
-        return 0
-    print("flood_report: no telemetry socket for prefix %s" % prefix, file=sys.stderr)
-    return 1
+    t = Telemetry(prefix)
+    try:
+        out = t.stats()
+    except LookupError as e:
+        print("flood_report: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        t.close()
+    out["t"] = time.monotonic()
+    print(json.dumps(out))
+    return 0
 
 
 def mmm(values):
